@@ -38,6 +38,7 @@
 
 #include <curl/curl.h>
 
+#include "shim_system.h"
 #include "shim_crypto.h"
 #include "shim_tls.h"
 #include "shim_uring.h"

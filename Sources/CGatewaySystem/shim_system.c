@@ -1,0 +1,10 @@
+#define _GNU_SOURCE 1
+#include <fcntl.h>
+#include <string.h>
+#include "CGatewaySystem.h"
+
+const char *cgw_errno_name(int number) { return strerrorname_np(number); }
+
+int cgw_fcntl_get_flags(int descriptor) { return fcntl(descriptor, F_GETFL); }
+
+int cgw_fcntl_set_flags(int descriptor, int flags) { return fcntl(descriptor, F_SETFL, flags); }
