@@ -108,16 +108,12 @@ public final class TLSConnection {
     @inline(__always)
     public var pendingOutputCount: Int { Int(BIO_ctrl_pending(output)) }
 
-    /// Moves all pending ciphertext to the end of `buffer`.
+    /// Moves up to `count` bytes of pending ciphertext to `destination`; returns how many.
     @inline(__always)
-    public func takeOutput(into buffer: inout [UInt8]) {
-        let pending = pendingOutputCount
-        guard pending > 0 else { return }
-        let start = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: pending))
-        buffer.withUnsafeMutableBytes { raw in
-            _ = BIO_read(output, raw.baseAddress! + start, Int32(pending))
-        }
+    public func takeOutput(into destination: UnsafeMutableRawPointer, count: Int) -> Int {
+        guard count > 0 else { return 0 }
+        let moved = BIO_read(output, destination, Int32(clamping: count))
+        return max(0, Int(moved))
     }
 
     /// The DER encoding of the peer's certificate, also after resumption (the session

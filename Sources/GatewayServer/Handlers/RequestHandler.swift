@@ -1,0 +1,110 @@
+/// A request after routing and authorization, as a handler sees it.
+///
+/// The views into the request (`body`, `claims`) are valid only during `handle`; copy what
+/// must outlive the call.
+public struct HandlerRequest {
+    /// The method token, e.g. "GET".
+    public let method: String
+    /// The raw path, without the query (not percent-decoded).
+    public let path: String
+    /// The raw query after `?`, if any.
+    public let query: String?
+    /// Values of the route's `{name}` segments, and "*" for the rest matched by a trailing `*`.
+    public let parameters: [String: String]
+    public let body: [UInt8]
+    /// The verified token's payload as the issuer sent it (a JSON object), or nil on
+    /// routes with `auth: "none"`.
+    public let claims: UnsafeRawBufferPointer?
+    /// The client certificate's thumbprint (base64url SHA-256 of its DER), if it sent one.
+    public let thumbprint: String?
+    let headerLookup: (String) -> String?
+
+    /// The value of header `name` (case-insensitive), or nil. Several lines with the same
+    /// name are joined with ", " (RFC 9110 §5.3).
+    public func header(_ name: String) -> String? { headerLookup(name) }
+}
+
+/// What a handler returns: status, content type, extra headers and the body. The gateway
+/// adds `Date`, `Content-Length` and `Connection`.
+public struct HandlerResponse {
+    public var status: Int
+    public var contentType: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int = 200, contentType: String = "application/json", headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.contentType = contentType
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON response from UTF-8 text.
+    public static func json(_ text: String, status: Int = 200) -> HandlerResponse {
+        HandlerResponse(status: status, contentType: "application/json", body: Array(text.utf8))
+    }
+}
+
+/// An in-process request handler. Handlers run on the worker's event loop thread, one
+/// request at a time per worker, so `handle` must not block (no network or disk waits):
+/// a slow handler delays every connection of its worker.
+///
+/// Register a handler under a name and refer to it from a route's `handler` key:
+///
+///     final class Echo: RequestHandler {
+///         func handle(_ request: HandlerRequest) -> HandlerResponse {
+///             .json("{\"path\":\"\(request.path)\"}")
+///         }
+///     }
+///     var handlers = HandlerRegistry.builtIn
+///     handlers.register("echo", Echo())
+///     exit(GatewayCommand.main(arguments: CommandLine.arguments, handlers: handlers))
+public protocol RequestHandler: AnyObject {
+    func handle(_ request: HandlerRequest) -> HandlerResponse
+}
+
+/// Handlers by the name routes use.
+public struct HandlerRegistry {
+    public private(set) var handlers: [String: RequestHandler] = [:]
+
+    public init() {}
+
+    /// The built-in handlers: `claims` and `health`.
+    public static var builtIn: HandlerRegistry {
+        var registry = HandlerRegistry()
+        registry.register("claims", ClaimsHandler())
+        registry.register("health", HealthHandler())
+        return registry
+    }
+
+    public mutating func register(_ name: String, _ handler: RequestHandler) {
+        handlers[name] = handler
+    }
+
+    public subscript(name: String) -> RequestHandler? { handlers[name] }
+}
+
+/// Returns the verified token's payload as `{"claims":{...}}`, byte for byte as the
+/// issuer signed it.
+public final class ClaimsHandler: RequestHandler {
+    public init() {}
+
+    public func handle(_ request: HandlerRequest) -> HandlerResponse {
+        guard let claims = request.claims else { return .json("{\"claims\":null}") }
+        var body: [UInt8] = []
+        body.reserveCapacity(claims.count + 11)
+        body.append(contentsOf: "{\"claims\":".utf8)
+        body.append(contentsOf: claims)
+        body.append(UInt8(ascii: "}"))
+        return HandlerResponse(body: body)
+    }
+}
+
+/// Returns `{"status":"ok"}`: the worker's event loop is running.
+public final class HealthHandler: RequestHandler {
+    public init() {}
+
+    public func handle(_ request: HandlerRequest) -> HandlerResponse {
+        .json("{\"status\":\"ok\"}")
+    }
+}

@@ -1,0 +1,4 @@
+/// Counters the supervisor keeps itself.
+final class SupervisorMetrics {
+    var workerRestarts: UInt64 = 0
+}

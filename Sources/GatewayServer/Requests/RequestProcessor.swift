@@ -1,0 +1,272 @@
+import CGatewaySystem
+import GatewayAuth
+import GatewayHTTP
+import GatewaySystem
+
+/// What the event loop does with a connection after the processor consumed its plaintext.
+enum ConsumeOutcome {
+    /// Between requests: the keep-alive idle timeout applies.
+    case idle
+    /// Part of a request arrived: the request timeout applies.
+    case midRequest
+    /// Send what was written and close (an error response, `Connection: close`, drain).
+    case close
+}
+
+/// Turns a connection's plaintext into responses: parses HTTP/1.1, routes, authorizes the
+/// bearer token against the connection's certificate, runs the handler, and writes each
+/// response into the connection's TLS output. One per worker; not thread-safe.
+final class RequestProcessor {
+    private let router: Router
+    private let routes: [RouteEntry]
+    private let validator: TokenValidator
+    private let limits: HTTPLimits
+    private let metrics: WorkerMetrics
+    private let log: Logger
+    private let accessLog: Bool
+    private let workerIndex: Int
+
+    private var encoder = HTTPResponseEncoder(capacity: 16_384)
+    private var date = HTTPDateCache(unixTime: 0)
+    /// Wall-clock seconds for token times, refreshed each loop turn.
+    private var now: Double = 0
+    private var monotonicNow: UInt64 = 0
+    private let failureLog: RepeatedFailureLog
+
+    init(
+        router: Router, routes: [RouteEntry], validator: TokenValidator, limits: HTTPLimits,
+        metrics: WorkerMetrics, log: Logger, accessLog: Bool, workerIndex: Int
+    ) {
+        self.router = router
+        self.routes = routes
+        self.validator = validator
+        self.limits = limits
+        self.metrics = metrics
+        self.log = log
+        self.accessLog = accessLog
+        self.workerIndex = workerIndex
+        self.failureLog = RepeatedFailureLog(log: log, workerIndex: workerIndex)
+    }
+
+    func makeSession() -> RequestSession {
+        RequestSession(limits: limits)
+    }
+
+    /// Refreshes the clocks and the Date header cache; called once per loop turn.
+    func beginTurn() {
+        now = SystemCall.wallClockSeconds()
+        monotonicNow = SystemCall.monotonicNanoseconds()
+        _ = date.update(unixTime: Int(now))
+        failureLog.flushIfDue(now: monotonicNow)
+    }
+
+    func thumbprint(of certificateDER: [UInt8]) -> CertificateThumbprint {
+        CertificateThumbprint(certificateDER: certificateDER)
+    }
+
+    // MARK: Parsing
+
+    /// Consumes decrypted bytes; writes the responses of all complete requests into the
+    /// connection's TLS output with one SSL_write.
+    func consume(_ bytes: UnsafeRawBufferPointer, on connection: Connection, draining: Bool) -> ConsumeOutcome {
+        encoder.removeAll()
+        let outcome = parse(bytes, on: connection, draining: draining)
+        if !encoder.buffer.isEmpty {
+            encoder.buffer.withUnsafeBytes { _ = connection.tls?.write($0) }
+        }
+        return outcome
+    }
+
+    private func parse(_ bytes: UnsafeRawBufferPointer, on connection: Connection, draining: Bool) -> ConsumeOutcome {
+        let session = connection.session
+        var position = 0
+        while true {
+            switch session.parser.nextEvent(in: bytes, position: &position) {
+            case .needMoreData:
+                return session.parser.isAtRequestBoundary ? .idle : .midRequest
+            case .head:
+                session.startedAt = SystemCall.monotonicNanoseconds()
+                session.body.removeAll(keepingCapacity: true)
+                session.continueSent = false
+            case .expectContinue:
+                encoder.writeContinue()
+                session.continueSent = true
+            case .body(let range):
+                session.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
+            case .end:
+                let keepAlive = respond(session, connection, draining: draining)
+                if !keepAlive { return .close }
+            case .error(let error):
+                writeParseError(error, session)
+                return .close
+            }
+        }
+    }
+
+    private func writeParseError(_ error: HTTPParseError, _ session: RequestSession) {
+        let status = error.status
+        encoder.writeErrorResponse(status, date: date, requestMethod: .get, keepAlive: false)
+        metrics.recordRequest(route: nil, status: status.code, seconds: 0)
+        failureLog.record(kind: "http_parse_error", reason: "\(error)")
+    }
+
+    /// Writes a 408 before a connection is closed for a request that did not complete in time.
+    func requestTimedOut(on connection: Connection) {
+        encoder.removeAll()
+        encoder.writeErrorResponse(.requestTimeout, date: date, requestMethod: .get, keepAlive: false)
+        encoder.buffer.withUnsafeBytes { _ = connection.tls?.write($0) }
+        metrics.recordRequest(route: nil, status: 408, seconds: 0)
+    }
+
+    // MARK: Responding
+
+    /// Answers the request whose head is in the session's parser; returns whether the
+    /// connection stays open.
+    private func respond(_ session: RequestSession, _ connection: Connection, draining: Bool) -> Bool {
+        let head = session.parser.head
+        var keepAlive = head.keepAlive && !draining
+        let status: Int
+        var routeIndex: Int?
+        var failure: AuthFailureReason?
+
+        switch router.match(method: head.method, path: head.path) {
+        case .notFound:
+            status = 404
+            encoder.writeErrorResponse(.notFound, date: date, requestMethod: head.method, keepAlive: keepAlive, requestVersion: head.version)
+        case .methodNotAllowed(let allow):
+            status = 405
+            encoder.writeErrorResponse(.methodNotAllowed, date: date, requestMethod: head.method, keepAlive: keepAlive, requestVersion: head.version, allow: allow)
+        case .matched(let index, let parameters):
+            routeIndex = index
+            let route = routes[index]
+            if route.policy != nil && head.authorizationCount > 1 {
+                // RFC 9110 §5.3: Authorization is not a list field; two lines are ambiguous.
+                status = 400
+                keepAlive = false
+                encoder.writeErrorResponse(.badRequest, date: date, requestMethod: head.method, keepAlive: false, requestVersion: head.version)
+                break
+            }
+            var verified: VerifiedToken?
+            if let policy = route.policy {
+                do {
+                    verified = try authorize(head, session, connection, policy)
+                } catch {
+                    failure = error.reason
+                    status = writeAuthFailure(error.reason, head: head, keepAlive: keepAlive)
+                    break
+                }
+            }
+            status = runHandler(route, parameters: parameters, head: head, session: session, connection: connection, verified: verified, keepAlive: keepAlive)
+        }
+
+        let seconds = Double(SystemCall.monotonicNanoseconds() &- session.startedAt) / 1e9
+        metrics.recordRequest(route: routeIndex, status: status, seconds: seconds)
+        if let failure {
+            metrics.recordAuthFailure(reasonIndex: AuthFailureReason.allCases.firstIndex(of: failure)!)
+            failureLog.record(kind: "auth_failure", reason: failure.rawValue)
+        }
+        if accessLog {
+            writeAccessLog(head, status: status, seconds: seconds, failure: failure)
+        }
+        return keepAlive
+    }
+
+    /// Validates the bearer token (or reuses the connection's last result for the same
+    /// token) and checks it against the route and the connection's certificate.
+    private func authorize(_ head: HTTPRequestHead, _ session: RequestSession, _ connection: Connection, _ policy: RoutePolicy) throws(AuthFailure) -> VerifiedToken {
+        guard let authorization = head.authorization else { throw AuthFailure(.missingToken) }
+        let verified: VerifiedToken = try authorization.withUnsafeBytes { (value) throws(AuthFailure) -> VerifiedToken in
+            let range = try BearerToken.extract(from: value)
+            let token = UnsafeRawBufferPointer(rebasing: value[range])
+            if let cached = session.lastVerified, session.lastToken.elementsEqual(token),
+               validator.keySets[cached.issuerIndex]?.generation == cached.keySetGeneration {
+                metrics.tokenCacheHits += 1
+                return cached
+            }
+            metrics.tokenCacheMisses += 1
+            let fresh = try validator.validate(token)
+            session.lastToken.removeAll(keepingCapacity: true)
+            session.lastToken.append(contentsOf: token)
+            session.lastVerified = fresh
+            return fresh
+        }
+        try validator.authorize(verified, connectionThumbprint: connection.thumbprint, policy: policy, now: now)
+        return verified
+    }
+
+    /// Writes the 401, 403 or 503 for `reason` (bodies and challenges of RFC 6750 §3);
+    /// returns the status.
+    private func writeAuthFailure(_ reason: AuthFailureReason, head: HTTPRequestHead, keepAlive: Bool) -> Int {
+        let status: HTTPStatus
+        var body: StaticString
+        switch reason.httpStatus {
+        case 503:
+            status = .serviceUnavailable
+            body = "{\"message\":\"service unavailable\"}"
+        case 403:
+            status = .forbidden
+            body = "{\"message\":\"forbidden\"}"
+        default:
+            status = .unauthorized
+            body = "{\"message\":\"unauthorized\"}"
+        }
+        encoder.startHead(status, date: date)
+        encoder.writeField(name: "Content-Type", value: "application/json")
+        if reason == .noUsableKeys {
+            encoder.writeField(name: "Retry-After", value: "5")
+        } else if let code = reason.bearerErrorCode {
+            encoder.writeField(name: "WWW-Authenticate", value: "Bearer error=\"\(code)\"")
+        } else {
+            encoder.writeField(name: "WWW-Authenticate", value: "Bearer")
+        }
+        encoder.finishHead(body: .known(body.utf8CodeUnitCount), keepAlive: keepAlive, requestVersion: head.version)
+        if head.method != .head {
+            encoder.writeBody(UnsafeRawBufferPointer(start: body.utf8Start, count: body.utf8CodeUnitCount))
+        }
+        return status.code
+    }
+
+    private func runHandler(
+        _ route: RouteEntry, parameters: RouteParameters, head: HTTPRequestHead, session: RequestSession,
+        connection: Connection, verified: VerifiedToken?, keepAlive: Bool
+    ) -> Int {
+        let path = head.path
+        var values: [String: String] = [:]
+        for index in 0..<parameters.count {
+            let range = parameters[index]
+            values[parameters.names[index]] = String(decoding: path[(path.startIndex + range.lowerBound)..<(path.startIndex + range.upperBound)], as: UTF8.self)
+        }
+        let response: HandlerResponse = (verified?.payload ?? []).withUnsafeBytes { claims in
+            let request = HandlerRequest(
+                method: head.method.name,
+                path: String(decoding: path, as: UTF8.self),
+                query: head.query.map { String(decoding: $0, as: UTF8.self) },
+                parameters: values,
+                body: session.body,
+                claims: verified == nil ? nil : claims,
+                thumbprint: connection.thumbprint?.description,
+                headerLookup: { name in head.firstValue(forName: name).map { String(decoding: $0, as: UTF8.self) } })
+            return route.handler.handle(request)
+        }
+        let status = HTTPStatus(code: response.status, reasonPhrase: HTTPStatus.reasonPhrase(for: response.status))
+        encoder.startHead(status, date: date)
+        encoder.writeField(name: "Content-Type", value: response.contentType)
+        for field in response.headers {
+            encoder.writeField(name: field.name, value: field.value)
+        }
+        encoder.finishHead(body: .known(response.body.count), keepAlive: keepAlive, requestVersion: head.version)
+        if head.method != .head {
+            encoder.writeBody(response.body)
+        }
+        return response.status
+    }
+
+    private func writeAccessLog(_ head: HTTPRequestHead, status: Int, seconds: Double, failure: AuthFailureReason?) {
+        let microseconds = Int(seconds * 1e6)
+        log.info("request", [
+            "worker": "\(workerIndex)", "method": head.method.name,
+            "path": String(decoding: head.path, as: UTF8.self), "status": "\(status)",
+            "duration_us": "\(microseconds)", "auth_failure": failure?.rawValue ?? "",
+        ])
+    }
+}

@@ -1,0 +1,31 @@
+import GatewayAuth
+import GatewayHTTP
+
+/// What one connection remembers between its requests: the parser with its reusable
+/// buffers, the body being read, and the last token it validated.
+final class RequestSession {
+    var parser: HTTPRequestParser
+    var body: [UInt8] = []
+    /// Monotonic time the current request's head completed, in nanoseconds.
+    var startedAt: UInt64 = 0
+    /// True once `100 Continue` was sent for the current request.
+    var continueSent = false
+
+    /// The last bearer token this connection presented and what validating it produced.
+    /// A keep-alive client that repeats its token skips the signature check; the time
+    /// window, the binding and the route's scopes are still checked on every request.
+    var lastToken: [UInt8] = []
+    var lastVerified: VerifiedToken?
+
+    init(limits: HTTPLimits) {
+        parser = HTTPRequestParser(limits: limits)
+    }
+
+    func reset() {
+        parser.reset()
+        body.removeAll(keepingCapacity: false)
+        continueSent = false
+        lastToken.removeAll(keepingCapacity: false)
+        lastVerified = nil
+    }
+}

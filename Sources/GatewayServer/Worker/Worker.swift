@@ -1,0 +1,449 @@
+import CGatewaySystem
+import GatewaySystem
+import GatewayTLS
+
+/// Settings of one worker's event loop.
+public struct WorkerSettings: Sendable {
+    public var maxConnections: Int
+    public var handshakeTimeoutSeconds: Double
+    public var requestTimeoutSeconds: Double
+    public var idleTimeoutSeconds: Double
+    public var shutdownTimeoutSeconds: Double
+    /// Submission queue entries of the ring.
+    public var ringEntries: UInt32 = 4096
+    /// Receive buffers in the provided-buffer ring, and the size of each: 16 KiB + 256
+    /// holds one maximum-size TLS record (RFC 8446 §5.2).
+    public var receiveBufferCount: UInt16 = 1024
+    public var receiveBufferSize: Int = 16_640
+
+    public init(
+        maxConnections: Int, handshakeTimeoutSeconds: Double, requestTimeoutSeconds: Double,
+        idleTimeoutSeconds: Double, shutdownTimeoutSeconds: Double
+    ) {
+        self.maxConnections = maxConnections
+        self.handshakeTimeoutSeconds = handshakeTimeoutSeconds
+        self.requestTimeoutSeconds = requestTimeoutSeconds
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
+    }
+}
+
+/// One worker's single-threaded io_uring event loop: accepts TLS connections, drives the
+/// handshakes and hands plaintext to the request processor.
+///
+/// Per loop turn the worker makes one io_uring_enter(2), which submits everything queued
+/// and waits for completions or the next deadline. Accepts and receives are multishot;
+/// receives land in a provided-buffer ring; every send, cancel and close is an io_uring
+/// operation, so steady-state traffic makes no read, write, recv, send or epoll calls.
+public final class Worker {
+    public let index: Int
+    private let settings: WorkerSettings
+    private let ring: IOUring
+    private let receiveBuffers: ProvidedBufferRing
+    private let listeners: [Int32]
+    private let tlsContext: TLSContext
+    private let processor: RequestProcessor
+    private let connections: ConnectionTable
+    private let metrics: WorkerMetrics
+    private let log: Logger
+
+    /// Plaintext scratch space for one SSL_read (one TLS record is at most 16 KiB).
+    private let plaintext = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: 16)
+
+    private var signalDescriptor: Int32 = -1
+    private let signalInfo = UnsafeMutableRawBufferPointer.allocate(byteCount: MemoryLayout<signalfd_siginfo>.size, alignment: 8)
+    private var acceptArmed: [Bool]
+    private var draining = false
+    private var drainDeadline: UInt64 = 0
+    private var now: UInt64 = 0
+
+    public init(
+        index: Int, settings: WorkerSettings, listeners: [Int32], tlsContext: TLSContext,
+        processor: RequestProcessor, metrics: WorkerMetrics, log: Logger
+    ) throws(IOUringError) {
+        self.index = index
+        self.settings = settings
+        self.listeners = listeners
+        self.tlsContext = tlsContext
+        self.processor = processor
+        self.metrics = metrics
+        self.log = log
+        self.ring = try IOUring(entries: settings.ringEntries)
+        self.receiveBuffers = try ProvidedBufferRing(
+            ring: ring, groupID: 0, count: settings.receiveBufferCount, bufferSize: settings.receiveBufferSize)
+        let nanoseconds = { (seconds: Double) in UInt64(max(0.001, seconds) * 1e9) }
+        self.connections = ConnectionTable(
+            capacity: settings.maxConnections,
+            durations: [
+                .handshake: nanoseconds(settings.handshakeTimeoutSeconds),
+                .idle: nanoseconds(settings.idleTimeoutSeconds),
+                .request: nanoseconds(settings.requestTimeoutSeconds),
+                .closing: nanoseconds(min(settings.requestTimeoutSeconds, 10)),
+            ],
+            makeSession: processor.makeSession)
+        self.acceptArmed = [Bool](repeating: false, count: listeners.count)
+    }
+
+    deinit {
+        plaintext.deallocate()
+        signalInfo.deallocate()
+        if signalDescriptor >= 0 { SystemCall.close(signalDescriptor) }
+    }
+
+    /// Runs until SIGTERM or SIGINT, then drains: stops accepting, lets requests in progress
+    /// finish, closes idle connections, and returns once all are closed or
+    /// `shutdownTimeoutSeconds` have passed.
+    public func run() throws(Errno) {
+        try watchSignals()
+        now = SystemCall.monotonicNanoseconds()
+        for index in listeners.indices { armAccept(index) }
+        log.info("worker started", ["worker": "\(self.index)", "pid": "\(SystemCall.getpid())", "ring_flags": "0x\(String(ring.setupFlags, radix: 16))"])
+
+        while true {
+            let wait = waitNanoseconds()
+            ring.submitAndWait(timeoutNanoseconds: wait)
+            now = SystemCall.monotonicNanoseconds()
+            processor.beginTurn()
+            ring.drainCompletions { completion in dispatch(completion) }
+            connections.expire(now: now) { connection, kind in deadlinePassed(connection, kind) }
+            if draining {
+                if connections.openCount == 0 { break }
+                if now >= drainDeadline {
+                    log.warning("shutdown timeout passed, closing connections", ["worker": "\(index)", "open": "\(connections.openCount)"])
+                    break
+                }
+            }
+        }
+        log.info("worker stopped", ["worker": "\(index)"])
+    }
+
+    /// Time until the next deadline, at most one second, so the Date cache and the drain
+    /// check stay current.
+    private func waitNanoseconds() -> UInt64 {
+        let limit: UInt64 = 1_000_000_000
+        guard let next = connections.nextDeadline() else { return limit }
+        return next > now ? min(limit, next - now) : 1_000
+    }
+
+    // MARK: Dispatch
+
+    /// The one dispatch of every completion kind.
+    private func dispatch(_ completion: Completion) {
+        guard let tag = CompletionTag(userData: completion.userData) else { return }
+        switch tag.kind {
+        case .accept:
+            accepted(completion, listener: Int(tag.slot))
+        case .receive:
+            guard let connection = connection(for: tag) else {
+                if let id = completion.bufferID { receiveBuffers.recycle(id: id) }
+                return
+            }
+            received(completion, on: connection)
+        case .send:
+            guard let connection = connection(for: tag) else { return }
+            sent(completion, on: connection)
+        case .close, .cancel:
+            break
+        case .signal:
+            signalArrived(completion)
+        }
+    }
+
+    @inline(__always)
+    private func connection(for tag: CompletionTag) -> Connection? {
+        guard let connection = connections[tag.slot], connection.state != .free,
+              connection.generation == tag.generation
+        else { return nil }
+        return connection
+    }
+
+    // MARK: Accept
+
+    private func armAccept(_ listener: Int) {
+        let entry = ring.submissionEntry()
+        io_uring_prep_multishot_accept(entry, listeners[listener], nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+        io_uring_sqe_set_data64(entry, CompletionTag(kind: .accept, slot: UInt32(listener), generation: 0).userData)
+        acceptArmed[listener] = true
+    }
+
+    private func accepted(_ completion: Completion, listener: Int) {
+        if !completion.hasMore {
+            acceptArmed[listener] = false
+            if !draining { armAccept(listener) }
+        }
+        guard completion.result >= 0 else {
+            if completion.result != -ECANCELED {
+                metrics.acceptErrors += 1
+                log.warning("accept failed", ["worker": "\(index)", "errno": Errno(-completion.result).name])
+            }
+            return
+        }
+        let descriptor = completion.result
+        if draining {
+            closeDescriptor(descriptor)
+            return
+        }
+        guard let connection = connections.acquire() else {
+            // At the connection limit: close at once rather than queue.
+            metrics.connectionsRejected += 1
+            closeDescriptor(descriptor)
+            return
+        }
+        let tls: TLSConnection
+        do {
+            tls = try TLSConnection(context: tlsContext)
+        } catch {
+            log.error("TLS connection set-up failed", ["worker": "\(index)", "error": "\(error)"])
+            connections.release(connection)
+            closeDescriptor(descriptor)
+            return
+        }
+        connection.open(descriptor: descriptor, tls: tls)
+        metrics.connectionsAccepted += 1
+        metrics.connectionsOpen = connections.openCount
+        connections.setDeadline(connection, .handshake, now: now)
+        armReceive(connection)
+    }
+
+    // MARK: Receive
+
+    private func armReceive(_ connection: Connection) {
+        let entry = ring.submissionEntry()
+        io_uring_prep_recv_multishot(entry, connection.descriptor, nil, 0, 0)
+        entry.pointee.flags |= UInt8(IOSQE_BUFFER_SELECT.rawValue)
+        entry.pointee.buf_group = receiveBuffers.groupID
+        io_uring_sqe_set_data64(entry, connection.tag(.receive))
+        connection.receiveArmed = true
+    }
+
+    private func received(_ completion: Completion, on connection: Connection) {
+        if !completion.hasMore { connection.receiveArmed = false }
+
+        if completion.result > 0, let id = completion.bufferID {
+            let bytes = receiveBuffers.bytes(id: id, length: Int(completion.result))
+            if !connection.closeRequested { connection.tls?.receive(bytes) }
+            receiveBuffers.recycle(id: id)
+            if !connection.closeRequested { advance(connection) }
+        } else if completion.result == 0 {
+            // The peer closed its side (FIN).
+            requestClose(connection, flush: false)
+        } else if completion.result == -ENOBUFS {
+            // Every provided buffer was in use; the multishot receive ended. Re-arm below.
+            metrics.receiveBufferExhaustions += 1
+        } else if completion.result != -ECANCELED {
+            requestClose(connection, flush: false)
+        }
+
+        if !connection.receiveArmed && !connection.closeRequested {
+            armReceive(connection)
+        }
+        finishCloseIfIdle(connection)
+    }
+
+    /// Moves the connection forward after new ciphertext: handshake, then requests.
+    private func advance(_ connection: Connection) {
+        guard let tls = connection.tls else { return }
+        if connection.state == .handshaking {
+            switch tls.handshake() {
+            case .needsInput:
+                flush(connection)
+                return
+            case .failed(let error):
+                metrics.handshakesFailed += 1
+                log.debug("TLS handshake failed", ["worker": "\(index)", "error": "\(error)"])
+                flush(connection)
+                requestClose(connection, flush: true)
+                return
+            case .complete:
+                handshakeCompleted(connection, tls)
+            }
+        }
+        readPlaintext(connection, tls)
+        flush(connection)
+    }
+
+    private func handshakeCompleted(_ connection: Connection, _ tls: TLSConnection) {
+        connection.state = .open
+        connection.resumed = tls.isResumed
+        if let der = tls.peerCertificateDER() {
+            connection.thumbprint = processor.thumbprint(of: der)
+        }
+        metrics.recordHandshake(resumed: connection.resumed)
+        connections.setDeadline(connection, .idle, now: now)
+    }
+
+    private func readPlaintext(_ connection: Connection, _ tls: TLSConnection) {
+        while connection.state == .open && !connection.closeRequested {
+            switch tls.read(into: plaintext) {
+            case .bytes(let count):
+                let outcome = processor.consume(UnsafeRawBufferPointer(rebasing: plaintext[0..<count]), on: connection, draining: draining)
+                switch outcome {
+                case .idle:
+                    connections.setDeadline(connection, .idle, now: now)
+                case .midRequest:
+                    if connection.deadlineList != .request {
+                        connections.setDeadline(connection, .request, now: now)
+                    }
+                case .close:
+                    requestClose(connection, flush: true)
+                }
+            case .needsInput:
+                return
+            case .closed:
+                requestClose(connection, flush: true)
+                return
+            case .failed(let error):
+                log.debug("TLS read failed", ["worker": "\(index)", "error": "\(error)"])
+                requestClose(connection, flush: false)
+                return
+            }
+        }
+    }
+
+    // MARK: Send
+
+    /// Starts a send of pending ciphertext unless one is in flight.
+    private func flush(_ connection: Connection) {
+        guard !connection.sendInFlight, !connection.discardOutput, let tls = connection.tls else { return }
+        let pending = tls.pendingOutputCount
+        guard pending > 0 else { return }
+        connection.sendBuffer.reset(capacity: pending)
+        let moved = tls.takeOutput(into: connection.sendBuffer.base!, count: pending)
+        connection.sendBuffer.didFill(moved)
+        submitSend(connection)
+    }
+
+    private func submitSend(_ connection: Connection) {
+        let buffer = connection.sendBuffer
+        let entry = ring.submissionEntry()
+        io_uring_prep_send(entry, connection.descriptor, buffer.base! + buffer.sent, buffer.unsent, Int32(MSG_NOSIGNAL))
+        io_uring_sqe_set_data64(entry, connection.tag(.send))
+        connection.sendInFlight = true
+    }
+
+    private func sent(_ completion: Completion, on connection: Connection) {
+        connection.sendInFlight = false
+        guard completion.result >= 0 else {
+            requestClose(connection, flush: false)
+            finishCloseIfIdle(connection)
+            return
+        }
+        connection.sendBuffer.sent += Int(completion.result)
+        if connection.sendBuffer.unsent > 0 && !connection.discardOutput {
+            submitSend(connection)
+            return
+        }
+        // Keep a small buffer for the next response; give large ones back.
+        if connection.sendBuffer.capacity > 16_384 { connection.sendBuffer.release() }
+        flush(connection)
+        finishCloseIfIdle(connection)
+    }
+
+    // MARK: Close
+
+    /// Stops reading from `connection`; with `flush`, pending output (an error response,
+    /// close_notify) is sent first.
+    private func requestClose(_ connection: Connection, flush: Bool) {
+        guard !connection.closeRequested else { return }
+        connection.closeRequested = true
+        connection.state = .closing
+        if flush {
+            connection.tls?.shutdown()
+            self.flush(connection)
+            connections.setDeadline(connection, .closing, now: now)
+        } else {
+            connections.removeDeadline(connection)
+            connection.discardOutput = true
+        }
+        if connection.receiveArmed {
+            let entry = ring.submissionEntry()
+            io_uring_prep_cancel64(entry, connection.tag(.receive), 0)
+            io_uring_sqe_set_data64(entry, connection.tag(.cancel))
+        }
+    }
+
+    /// Closes the socket and frees the slot once no operation on it is in flight.
+    private func finishCloseIfIdle(_ connection: Connection) {
+        guard connection.closeRequested, !connection.receiveArmed, !connection.sendInFlight,
+              connection.state != .free
+        else { return }
+        closeDescriptor(connection.descriptor)
+        connections.release(connection)
+        metrics.connectionsOpen = connections.openCount
+    }
+
+    private func closeDescriptor(_ descriptor: Int32) {
+        let entry = ring.submissionEntry()
+        io_uring_prep_close(entry, descriptor)
+        io_uring_sqe_set_data64(entry, CompletionTag(kind: .close, slot: 0, generation: 0).userData)
+    }
+
+    private func deadlinePassed(_ connection: Connection, _ kind: DeadlineKind) {
+        switch kind {
+        case .handshake:
+            metrics.handshakeTimeouts += 1
+            requestClose(connection, flush: false)
+        case .idle:
+            requestClose(connection, flush: true)
+        case .request:
+            metrics.requestTimeouts += 1
+            processor.requestTimedOut(on: connection)
+            requestClose(connection, flush: true)
+        case .closing:
+            // The peer does not read what is left; drop it.
+            connection.closeRequested = false
+            requestClose(connection, flush: false)
+            if connection.sendInFlight {
+                let entry = ring.submissionEntry()
+                io_uring_prep_cancel64(entry, connection.tag(.send), 0)
+                io_uring_sqe_set_data64(entry, connection.tag(.cancel))
+            }
+        }
+        finishCloseIfIdle(connection)
+    }
+
+    // MARK: Signals
+
+    private func watchSignals() throws(Errno) {
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&mask, signal) }
+        _ = try SystemCall.retrying { sigprocmask(SIG_BLOCK, &mask, nil) }
+        signalDescriptor = try SystemCall.retrying { signalfd(-1, &mask, Int32(SFD_CLOEXEC)) }
+        armSignalRead()
+    }
+
+    private func armSignalRead() {
+        let entry = ring.submissionEntry()
+        io_uring_prep_read(entry, signalDescriptor, signalInfo.baseAddress, UInt32(signalInfo.count), 0)
+        io_uring_sqe_set_data64(entry, CompletionTag(kind: .signal, slot: 0, generation: 0).userData)
+    }
+
+    private func signalArrived(_ completion: Completion) {
+        defer { armSignalRead() }
+        guard completion.result == Int32(signalInfo.count) else { return }
+        let number = Int32(signalInfo.load(as: signalfd_siginfo.self).ssi_signo)
+        if number == SIGTERM || number == SIGINT || number == SIGQUIT {
+            beginDrain()
+        }
+    }
+
+    /// Stops accepting and closes connections as they become idle.
+    public func beginDrain() {
+        guard !draining else { return }
+        draining = true
+        drainDeadline = now &+ UInt64(max(0, settings.shutdownTimeoutSeconds) * 1e9)
+        log.info("worker draining", ["worker": "\(index)", "open": "\(connections.openCount)"])
+        for (listener, armed) in acceptArmed.enumerated() where armed {
+            let entry = ring.submissionEntry()
+            io_uring_prep_cancel64(entry, CompletionTag(kind: .accept, slot: UInt32(listener), generation: 0).userData, 0)
+            io_uring_sqe_set_data64(entry, CompletionTag(kind: .cancel, slot: 0, generation: 0).userData)
+        }
+        for connection in connections.connections where connection.state != .free {
+            if connection.state == .handshaking || connection.deadlineList == .idle {
+                requestClose(connection, flush: connection.state == .open)
+                finishCloseIfIdle(connection)
+            }
+        }
+    }
+}
