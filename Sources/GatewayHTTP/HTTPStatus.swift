@@ -5,9 +5,11 @@ public struct HTTPStatus: Sendable, Hashable {
     /// The reason phrase written on the status line. Clients ignore it (RFC 9112 §4).
     public var reasonPhrase: String
 
-    /// Creates a status. `code` must have three digits.
+    /// Creates a status. `code` must have three digits, and `reasonPhrase` may contain only
+    /// HTAB, SP, visible ASCII and bytes from 0x80 (RFC 9112 §4), so it cannot end the line.
     public init(code: Int, reasonPhrase: String) {
         precondition((100...999).contains(code), "a status code has three digits")
+        precondition(reasonPhrase.utf8.allSatisfy(ASCII.isFieldValueCharacter), "a reason phrase has no control characters")
         self.code = code
         self.reasonPhrase = reasonPhrase
     }
