@@ -30,7 +30,8 @@ public enum JSONValue: Sendable, Equatable {
 }
 
 /// A JSON object with its members in document order. Member names are unique, because
-/// the parser rejects duplicates (compared after unescaping).
+/// the parser rejects duplicates. It compares names after unescaping, with Swift string
+/// equality, so canonically equivalent names also count as duplicates.
 public struct JSONObject: Sendable, Equatable {
     public struct Member: Sendable, Equatable {
         public let name: String
@@ -43,9 +44,10 @@ public struct JSONObject: Sendable, Equatable {
         self.members = members
     }
 
-    /// The value of the member called `name`, found by a linear search.
+    /// The value of the member called `name`, found by a linear search. Names are
+    /// compared byte for byte, without Unicode normalisation.
     public subscript(name: String) -> JSONValue? {
-        for member in members where member.name == name {
+        for member in members where utf8Equal(member.name, name) {
             return member.value
         }
         return nil
