@@ -168,18 +168,13 @@ public enum JWK {
             throw JWKError("RSA n or e is not base64url")
         }
 
-        guard let builder = OSSL_PARAM_BLD_new() else { throw JWKError("OpenSSL could not allocate a parameter builder") }
-        defer { OSSL_PARAM_BLD_free(builder) }
-        let modulusNumber = modulus.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
-        defer { BN_free(modulusNumber) }
-        let exponentNumber = exponent.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
-        defer { BN_free(exponentNumber) }
-        guard modulusNumber != nil, exponentNumber != nil,
-              OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_N, modulusNumber) == 1,
-              OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_E, exponentNumber) == 1 else {
-            throw JWKError("OpenSSL could not read the RSA parameters")
+        let evpKey = modulus.withUnsafeBufferPointer { modulusBuffer in
+            exponent.withUnsafeBufferPointer { exponentBuffer in
+                gw_rsa_public_key(modulusBuffer.baseAddress, modulusBuffer.count, exponentBuffer.baseAddress, exponentBuffer.count)
+            }
         }
-        let key = try makeKey(from: builder, type: "RSA", kind: .rsa, keyID: keyID, algorithm: algorithm)
+        guard let evpKey else { throw JWKError("OpenSSL rejected the RSA public key") }
+        let key = VerificationKey(keyID: keyID, kind: .rsa, algorithm: algorithm, evpKey: evpKey)
         try checkRSA(key)
         return key
     }
@@ -202,19 +197,11 @@ public enum JWK {
         // SEC 1 §2.3.3 uncompressed point: 0x04 || x || y.
         let point: [UInt8] = [0x04] + x + y
 
-        guard let builder = OSSL_PARAM_BLD_new() else { throw JWKError("OpenSSL could not allocate a parameter builder") }
-        defer { OSSL_PARAM_BLD_free(builder) }
-        let pushed = point.withUnsafeBytes { buffer in
-            OSSL_PARAM_BLD_push_utf8_string(builder, OSSL_PKEY_PARAM_GROUP_NAME, curve.openSSLName, 0) == 1
-                && OSSL_PARAM_BLD_push_octet_string(builder, OSSL_PKEY_PARAM_PUB_KEY, buffer.baseAddress, buffer.count) == 1
+        let evpKey = point.withUnsafeBufferPointer { buffer in
+            gw_ec_public_key(curve.openSSLName, buffer.baseAddress, buffer.count)
         }
-        guard pushed else { throw JWKError("OpenSSL could not read the EC parameters") }
-        let key: VerificationKey
-        do {
-            key = try makeKey(from: builder, type: "EC", kind: kind, keyID: keyID, algorithm: algorithm)
-        } catch {
-            throw JWKError("EC point is not on \(kind.rawValue)")
-        }
+        guard let evpKey else { throw JWKError("EC point is not on \(kind.rawValue)") }
+        let key = VerificationKey(keyID: keyID, kind: kind, algorithm: algorithm, evpKey: evpKey)
         try checkPublicKey(key)
         return key
     }
@@ -273,24 +260,6 @@ public enum JWK {
     }
 
     // MARK: - Helpers
-
-    private static func makeKey(from builder: OpaquePointer, type: String, kind: KeyKind, keyID: String?, algorithm: SignatureAlgorithm?) throws(JWKError) -> VerificationKey {
-        guard let parameters = OSSL_PARAM_BLD_to_param(builder) else {
-            throw JWKError("OpenSSL could not build the key parameters")
-        }
-        defer { OSSL_PARAM_free(parameters) }
-        guard let context = EVP_PKEY_CTX_new_from_name(nil, type, nil) else {
-            throw JWKError("OpenSSL has no \(type) implementation")
-        }
-        defer { EVP_PKEY_CTX_free(context) }
-        var evpKey: OpaquePointer? = nil
-        guard EVP_PKEY_fromdata_init(context) == 1,
-              EVP_PKEY_fromdata(context, &evpKey, gw_evp_pkey_public_key_selection(), parameters) == 1,
-              let evpKey else {
-            throw JWKError("OpenSSL rejected the \(type) public key")
-        }
-        return VerificationKey(keyID: keyID, kind: kind, algorithm: algorithm, evpKey: evpKey)
-    }
 
     /// Checks the modulus size and oddness and the public exponent: odd, at least 3, at
     /// most `maxRSAExponentBits` bits.
@@ -364,7 +333,7 @@ struct ECCurve {
     static let p384 = ECCurve(fieldBytes: 48, openSSLName: "secp384r1", order: hexBytes(
         "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973"))
     static let p521 = ECCurve(fieldBytes: 66, openSSLName: "secp521r1", order: hexBytes(
-        "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409"))
+        "01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409"))
 
     private init(fieldBytes: Int, openSSLName: String, order: [UInt8]) {
         precondition(order.count == fieldBytes)
