@@ -1,0 +1,552 @@
+// Validation of a complete request head. HTTPRequestParser has already checked line endings
+// and size limits while it buffered the head, so every line here ends with CRLF and no other
+// CR or LF appears.
+
+extension HTTPRequestHead {
+    /// Parses `rawBytes`, which holds a complete head whose request line is the first
+    /// `requestLineLength` bytes, and fills in every property. Returns the first error found.
+    mutating func parse(limits: HTTPLimits) -> HTTPParseError? {
+        let bytes = rawBytes
+        return bytes.withUnsafeBufferPointer { buffer in
+            if let error = parseRequestLine(buffer) {
+                return error
+            }
+            var facts = FieldFacts()
+            if let error = parseFieldLines(buffer, facts: &facts) {
+                return error
+            }
+            return apply(facts, buffer, limits: limits)
+        }
+    }
+
+    // MARK: Request line (RFC 9112 §3)
+
+    private mutating func parseRequestLine(_ bytes: UnsafeBufferPointer<UInt8>) -> HTTPParseError? {
+        let lineEnd = requestLineLength
+        guard let methodEnd = Self.firstIndex(of: ASCII.space, in: bytes, 0..<lineEnd) else {
+            return .invalidRequestLine
+        }
+        guard let targetEnd = Self.firstIndex(of: ASCII.space, in: bytes, (methodEnd + 1)..<lineEnd) else {
+            return .invalidRequestLine
+        }
+        if methodEnd == 0 || targetEnd == methodEnd + 1 {
+            return .invalidRequestLine
+        }
+        if Self.firstIndex(of: ASCII.space, in: bytes, (targetEnd + 1)..<lineEnd) != nil {
+            return .invalidRequestLine
+        }
+
+        // The version comes first so that, for example, the HTTP/2 preface `PRI * HTTP/2.0`
+        // gets 505 rather than an error about its target.
+        switch parseVersion(UnsafeBufferPointer(rebasing: bytes[(targetEnd + 1)..<lineEnd])) {
+        case .success(let parsed):
+            version = parsed
+        case .failure(let error):
+            return error
+        }
+
+        guard let parsedMethod = HTTPMethod(bytes: UnsafeBufferPointer(rebasing: bytes[0..<methodEnd])) else {
+            return .invalidMethod
+        }
+        method = parsedMethod
+        if method == .connect {
+            return .connectNotSupported
+        }
+
+        targetRange = (methodEnd + 1)..<targetEnd
+        return parseTarget(bytes)
+    }
+
+    private func parseVersion(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<HTTPVersion, HTTPParseError> {
+        // HTTP-version = "HTTP" "/" DIGIT "." DIGIT, where "HTTP" is case-sensitive (RFC 9112 §2.3).
+        guard bytes.count == 8,
+              bytes[0] == 0x48, bytes[1] == 0x54, bytes[2] == 0x54, bytes[3] == 0x50, bytes[4] == ASCII.slash,
+              ASCII.isDigit(bytes[5]), bytes[6] == ASCII.period, ASCII.isDigit(bytes[7])
+        else {
+            return .failure(.invalidVersion)
+        }
+        switch (bytes[5], bytes[7]) {
+        case (0x31, 0x31): return .success(.http1_1)
+        case (0x31, 0x30): return .success(.http1_0)
+        // NOTE: RFC 9110 §2.5 suggests treating HTTP/1.2 and later as HTTP/1.1. No such
+        // version exists, so this server answers 505 like it does for every other version.
+        default: return .failure(.unsupportedVersion)
+        }
+    }
+
+    private mutating func parseTarget(_ bytes: UnsafeBufferPointer<UInt8>) -> HTTPParseError? {
+        let target = targetRange
+        let first = bytes[target.lowerBound]
+
+        if first == ASCII.asterisk && target.count == 1 {
+            guard method == .options else {
+                return .asteriskFormRequiresOptions
+            }
+            targetForm = .asterisk
+            pathRange = target
+            return nil
+        }
+
+        if first == ASCII.slash {
+            targetForm = .origin
+            return parsePathAndQuery(bytes, target)
+        }
+
+        // absolute-form, with the http or https scheme only (RFC 9110 §4.2).
+        var index = target.lowerBound
+        while index < target.upperBound && bytes[index] != ASCII.colon {
+            index += 1
+        }
+        let scheme = UnsafeBufferPointer(rebasing: bytes[target.lowerBound..<index])
+        guard ASCII.equalsCaseInsensitive(scheme, "http") || ASCII.equalsCaseInsensitive(scheme, "https") else {
+            return .invalidRequestTarget
+        }
+        guard target.upperBound - index >= 3, bytes[index + 1] == ASCII.slash, bytes[index + 2] == ASCII.slash else {
+            return .invalidRequestTarget
+        }
+        let authorityStart = index + 3
+        var authorityEnd = authorityStart
+        while authorityEnd < target.upperBound && bytes[authorityEnd] != ASCII.slash && bytes[authorityEnd] != ASCII.questionMark {
+            authorityEnd += 1
+        }
+        // A userinfo subcomponent (`user@host`) is deprecated and rejected here (RFC 9110 §4.2.4),
+        // because validateAuthority accepts no `@`.
+        guard authorityEnd > authorityStart, Self.validateAuthority(bytes, authorityStart..<authorityEnd) else {
+            return .invalidRequestTarget
+        }
+        targetForm = .absolute
+        authorityRange = authorityStart..<authorityEnd
+        return parsePathAndQuery(bytes, authorityEnd..<target.upperBound)
+    }
+
+    /// Validates `path-abempty [ "?" query ]` in `range` and records the path and query ranges.
+    private mutating func parsePathAndQuery(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> HTTPParseError? {
+        var index = range.lowerBound
+        var segmentStart = index + 1
+        while index < range.upperBound {
+            let byte = bytes[index]
+            if byte == ASCII.questionMark {
+                break
+            }
+            if byte == ASCII.slash {
+                if index > range.lowerBound && Self.isDotSegment(bytes, segmentStart..<index) {
+                    return .dotSegmentInPath
+                }
+                segmentStart = index + 1
+                index += 1
+                continue
+            }
+            if byte == ASCII.percent {
+                guard Self.isPercentEncoding(bytes, at: index, end: range.upperBound) else {
+                    return .invalidRequestTarget
+                }
+                index += 3
+                continue
+            }
+            guard ASCII.isMember(byte, of: ASCII.pathMask) else {
+                return .invalidRequestTarget
+            }
+            index += 1
+        }
+        if index > range.lowerBound && Self.isDotSegment(bytes, segmentStart..<index) {
+            return .dotSegmentInPath
+        }
+        pathRange = range.lowerBound..<index
+
+        guard index < range.upperBound else {
+            return nil
+        }
+        let queryStart = index + 1
+        index = queryStart
+        while index < range.upperBound {
+            let byte = bytes[index]
+            if byte == ASCII.percent {
+                guard Self.isPercentEncoding(bytes, at: index, end: range.upperBound) else {
+                    return .invalidRequestTarget
+                }
+                index += 3
+                continue
+            }
+            guard ASCII.isMember(byte, of: ASCII.queryMask) else {
+                return .invalidRequestTarget
+            }
+            index += 1
+        }
+        queryRange = queryStart..<range.upperBound
+        return nil
+    }
+
+    // MARK: Field lines (RFC 9112 §5)
+
+    /// Facts gathered from the field lines before they are checked against each other.
+    struct FieldFacts {
+        var contentLengthCount = 0
+        var contentLength: Int?
+        var contentLengthTooLarge = false
+        var contentLengthValid = true
+        var transferEncodingCount = 0
+        var transferCodingCount = 0
+        var chunkedCount = 0
+        var lastCodingIsChunked = false
+        var transferEncodingValid = true
+        var expectsContinue = false
+    }
+
+    private mutating func parseFieldLines(_ bytes: UnsafeBufferPointer<UInt8>, facts: inout FieldFacts) -> HTTPParseError? {
+        // The head ends with CRLF CRLF; the last CRLF is the empty line.
+        let headEnd = bytes.count - 2
+        var lineStart = requestLineLength + 2
+        while lineStart < headEnd {
+            var lineEnd = lineStart
+            while bytes[lineEnd] != ASCII.carriageReturn {
+                lineEnd += 1
+            }
+            switch splitFieldLine(bytes, lineStart..<lineEnd) {
+            case .failure(let error):
+                return error
+            case .success(let field):
+                fieldRanges.append(field)
+                if let error = record(field, bytes, facts: &facts) {
+                    return error
+                }
+            }
+            lineStart = lineEnd + 2
+        }
+        return nil
+    }
+
+    /// Splits `field-name ":" OWS field-value OWS` and validates both parts.
+    private func splitFieldLine(_ bytes: UnsafeBufferPointer<UInt8>, _ line: Range<Int>) -> Result<FieldRanges, HTTPParseError> {
+        if ASCII.isWhitespace(bytes[line.lowerBound]) {
+            return .failure(.obsoleteLineFolding)
+        }
+        var index = line.lowerBound
+        while index < line.upperBound && ASCII.isTokenCharacter(bytes[index]) {
+            index += 1
+        }
+        guard index < line.upperBound else {
+            return .failure(.invalidFieldName)
+        }
+        if bytes[index] != ASCII.colon {
+            if ASCII.isWhitespace(bytes[index]) {
+                var afterWhitespace = index
+                while afterWhitespace < line.upperBound && ASCII.isWhitespace(bytes[afterWhitespace]) {
+                    afterWhitespace += 1
+                }
+                if afterWhitespace < line.upperBound && bytes[afterWhitespace] == ASCII.colon {
+                    return .failure(.whitespaceBeforeColon)
+                }
+            }
+            return .failure(.invalidFieldName)
+        }
+        if index == line.lowerBound {
+            return .failure(.invalidFieldName)
+        }
+        let name = line.lowerBound..<index
+
+        for valueIndex in (index + 1)..<line.upperBound where !ASCII.isFieldValueCharacter(bytes[valueIndex]) {
+            return .failure(.invalidFieldValue)
+        }
+        var valueStart = index + 1
+        var valueEnd = line.upperBound
+        while valueStart < valueEnd && ASCII.isWhitespace(bytes[valueStart]) {
+            valueStart += 1
+        }
+        while valueEnd > valueStart && ASCII.isWhitespace(bytes[valueEnd - 1]) {
+            valueEnd -= 1
+        }
+        return .success(FieldRanges(name: name, value: valueStart..<valueEnd))
+    }
+
+    /// Records the facts of the fields that decide framing, host, credentials and persistence.
+    private mutating func record(_ field: FieldRanges, _ bytes: UnsafeBufferPointer<UInt8>, facts: inout FieldFacts) -> HTTPParseError? {
+        let name = UnsafeBufferPointer(rebasing: bytes[field.name])
+        switch name.count {
+        case 4 where ASCII.equalsCaseInsensitive(name, "host"):
+            hostCount += 1
+            if hostCount == 1 {
+                hostRange = field.value
+            }
+        case 6 where ASCII.equalsCaseInsensitive(name, "expect"):
+            // Expect = #( expectation ). Other expectations are ignored: RFC 9110 §10.1.1
+            // allows 417 for them but does not require it.
+            return Self.forEachListElement(bytes, field.value) { element in
+                if ASCII.equalsCaseInsensitive(UnsafeBufferPointer(rebasing: bytes[element]), "100-continue") {
+                    facts.expectsContinue = true
+                }
+                return nil
+            }
+        case 10 where ASCII.equalsCaseInsensitive(name, "connection"):
+            // Connection = #connection-option, and each option is a token (RFC 9110 §7.6.1).
+            return Self.forEachListElement(bytes, field.value) { element in
+                let option = UnsafeBufferPointer(rebasing: bytes[element])
+                guard Self.isToken(option) else {
+                    return .invalidConnection
+                }
+                if ASCII.equalsCaseInsensitive(option, "close") {
+                    hasConnectionClose = true
+                } else if ASCII.equalsCaseInsensitive(option, "keep-alive") {
+                    hasConnectionKeepAlive = true
+                }
+                return nil
+            }
+        case 13 where ASCII.equalsCaseInsensitive(name, "authorization"):
+            authorizationCount += 1
+            if authorizationCount == 1 {
+                authorizationRange = field.value
+            }
+        case 14 where ASCII.equalsCaseInsensitive(name, "content-length"):
+            facts.contentLengthCount += 1
+            if facts.contentLengthCount == 1 {
+                recordContentLength(UnsafeBufferPointer(rebasing: bytes[field.value]), facts: &facts)
+            }
+        case 17 where ASCII.equalsCaseInsensitive(name, "transfer-encoding"):
+            facts.transferEncodingCount += 1
+            // The lines of a list field form one list in order (RFC 9110 §5.3), so
+            // `chunked` must be the last element over all lines.
+            let error = Self.forEachListElement(bytes, field.value) { element in
+                let coding = UnsafeBufferPointer(rebasing: bytes[element])
+                guard Self.isToken(coding) else {
+                    // Includes codings with parameters, which no supported coding takes.
+                    facts.transferEncodingValid = false
+                    return nil
+                }
+                facts.transferCodingCount += 1
+                if ASCII.equalsCaseInsensitive(coding, "chunked") {
+                    facts.chunkedCount += 1
+                    facts.lastCodingIsChunked = true
+                } else {
+                    facts.lastCodingIsChunked = false
+                }
+                return nil
+            }
+            if let error {
+                return error
+            }
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// Reads `Content-Length = 1*DIGIT` (RFC 9110 §8.6). A list such as `1, 1` or a sign is
+    /// invalid. A value above `Int.max` is recorded as too large rather than invalid.
+    private func recordContentLength(_ value: UnsafeBufferPointer<UInt8>, facts: inout FieldFacts) {
+        guard !value.isEmpty else {
+            facts.contentLengthValid = false
+            return
+        }
+        var length = 0
+        for byte in value {
+            guard ASCII.isDigit(byte) else {
+                facts.contentLengthValid = false
+                return
+            }
+            if !facts.contentLengthTooLarge {
+                let (shifted, overflow1) = length.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = shifted.addingReportingOverflow(Int(byte &- 0x30))
+                if overflow1 || overflow2 {
+                    facts.contentLengthTooLarge = true
+                } else {
+                    length = sum
+                }
+            }
+        }
+        facts.contentLength = facts.contentLengthTooLarge ? nil : length
+    }
+
+    // MARK: Checks across fields
+
+    private mutating func apply(_ facts: FieldFacts, _ bytes: UnsafeBufferPointer<UInt8>, limits: HTTPLimits) -> HTTPParseError? {
+        // Host (RFC 9112 §3.2): exactly one line in HTTP/1.1, at most one in HTTP/1.0.
+        if hostCount > 1 {
+            return .multipleHost
+        }
+        if let hostRange {
+            guard Self.validateHost(bytes, hostRange) else {
+                return .invalidHost
+            }
+        } else if version == .http1_1 {
+            return .missingHost
+        }
+        if let authorityRange {
+            guard let hostRange,
+                  ASCII.equalsCaseInsensitive(UnsafeBufferPointer(rebasing: bytes[authorityRange]),
+                                              UnsafeBufferPointer(rebasing: bytes[hostRange]))
+            else {
+                return .hostMismatch
+            }
+        }
+
+        // Framing (RFC 9112 §6.1 and §6.3). Anything that two parsers could read as different
+        // body lengths is rejected, because the gateway may forward the request.
+        if facts.transferEncodingCount > 0 {
+            if version == .http1_0 {
+                return .transferEncodingInHTTP10
+            }
+            if facts.contentLengthCount > 0 {
+                return .contentLengthWithTransferEncoding
+            }
+            guard facts.transferEncodingValid, facts.chunkedCount == 1, facts.lastCodingIsChunked else {
+                return .invalidTransferEncoding
+            }
+            if facts.transferCodingCount > 1 {
+                return .unsupportedTransferCoding
+            }
+            framing = .chunked
+        } else if facts.contentLengthCount > 0 {
+            if facts.contentLengthCount > 1 {
+                return .multipleContentLength
+            }
+            guard facts.contentLengthValid else {
+                return .invalidContentLength
+            }
+            guard let length = facts.contentLength, length <= limits.maxBodySize else {
+                return .contentTooLarge
+            }
+            framing = .contentLength(length)
+        } else {
+            framing = .none
+        }
+
+        switch version {
+        case .http1_1:
+            keepAlive = !hasConnectionClose
+        case .http1_0:
+            keepAlive = hasConnectionKeepAlive && !hasConnectionClose
+        }
+        // A server must ignore 100-continue in an HTTP/1.0 request (RFC 9110 §10.1.1).
+        expectsContinue = facts.expectsContinue && version == .http1_1 && hasBody
+        return nil
+    }
+
+    // MARK: Helpers
+
+    private static func firstIndex(of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int? {
+        var index = range.lowerBound
+        while index < range.upperBound {
+            if bytes[index] == byte {
+                return index
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func isToken(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !bytes.isEmpty else {
+            return false
+        }
+        for byte in bytes where !ASCII.isTokenCharacter(byte) {
+            return false
+        }
+        return true
+    }
+
+    /// Calls `body` with each non-empty element of the comma-separated list in `range`,
+    /// trimmed of OWS. Empty elements are skipped, as RFC 9110 §5.6.1 requires.
+    private static func forEachListElement(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        _ range: Range<Int>,
+        _ body: (Range<Int>) -> HTTPParseError?
+    ) -> HTTPParseError? {
+        var elementStart = range.lowerBound
+        var index = range.lowerBound
+        while index <= range.upperBound {
+            if index == range.upperBound || bytes[index] == ASCII.comma {
+                var start = elementStart
+                var end = index
+                while start < end && ASCII.isWhitespace(bytes[start]) {
+                    start += 1
+                }
+                while end > start && ASCII.isWhitespace(bytes[end - 1]) {
+                    end -= 1
+                }
+                if start < end, let error = body(start..<end) {
+                    return error
+                }
+                elementStart = index + 1
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func isPercentEncoding(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int, end: Int) -> Bool {
+        index + 2 < end && ASCII.hexValue(bytes[index + 1]) != nil && ASCII.hexValue(bytes[index + 2]) != nil
+    }
+
+    /// Whether the segment is `.` or `..`, with each dot written as `.` or `%2E` in any case.
+    private static func isDotSegment(_ bytes: UnsafeBufferPointer<UInt8>, _ segment: Range<Int>) -> Bool {
+        var dots = 0
+        var index = segment.lowerBound
+        while index < segment.upperBound {
+            if bytes[index] == ASCII.period {
+                index += 1
+            } else if bytes[index] == ASCII.percent && index + 2 < segment.upperBound
+                        && bytes[index + 1] == 0x32 && ASCII.lowercased(bytes[index + 2]) == 0x65 {
+                index += 3
+            } else {
+                return false
+            }
+            dots += 1
+        }
+        return dots == 1 || dots == 2
+    }
+
+    /// Validates `Host = uri-host [ ":" port ]` (RFC 9110 §7.2). An empty host is allowed,
+    /// as the grammar allows it.
+    private static func validateHost(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        range.isEmpty || Self.validateAuthority(bytes, range)
+    }
+
+    /// Validates `host [ ":" port ]`, where host is an IP-literal in brackets or a reg-name
+    /// (which also covers IPv4 addresses). Userinfo is not accepted.
+    private static func validateAuthority(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        var index = range.lowerBound
+        if index < range.upperBound && bytes[index] == ASCII.leftBracket {
+            // IP-literal = "[" ( IPv6address / IPvFuture ) "]"; checked for its characters only.
+            index += 1
+            let literalStart = index
+            while index < range.upperBound && bytes[index] != ASCII.rightBracket {
+                let byte = bytes[index]
+                guard ASCII.hexValue(byte) != nil || byte == ASCII.colon || byte == ASCII.period
+                        || ASCII.isMember(byte, of: ASCII.registeredNameMask) && byte != ASCII.percent
+                else {
+                    return false
+                }
+                index += 1
+            }
+            guard index < range.upperBound, index > literalStart else {
+                return false
+            }
+            index += 1
+        } else {
+            while index < range.upperBound && bytes[index] != ASCII.colon {
+                let byte = bytes[index]
+                if byte == ASCII.percent {
+                    guard Self.isPercentEncoding(bytes, at: index, end: range.upperBound) else {
+                        return false
+                    }
+                    index += 3
+                    continue
+                }
+                guard ASCII.isMember(byte, of: ASCII.registeredNameMask) else {
+                    return false
+                }
+                index += 1
+            }
+        }
+        guard index < range.upperBound else {
+            return true
+        }
+        // port = *DIGIT, which may be empty.
+        guard bytes[index] == ASCII.colon else {
+            return false
+        }
+        for portIndex in (index + 1)..<range.upperBound where !ASCII.isDigit(bytes[portIndex]) {
+            return false
+        }
+        return true
+    }
+}
