@@ -83,6 +83,7 @@ enum FoundValue: Decodable, CustomStringConvertible {
     case null
     case bool(Bool)
     case number(Double)
+    case unrepresentableNumber
     case string(String)
     case array
     case object
@@ -95,8 +96,8 @@ enum FoundValue: Decodable, CustomStringConvertible {
             self = .bool(value)
         } else if let value = try? single.decode(String.self) {
             self = .string(value)
-        } else if let value = try? single.decode(Double.self) {
-            self = .number(value)
+        } else if let number = Self.decodeNumber(single) {
+            self = number
         } else if (try? decoder.unkeyedContainer()) != nil {
             self = .array
         } else {
@@ -104,8 +105,22 @@ enum FoundValue: Decodable, CustomStringConvertible {
         }
     }
 
+    /// Decodes a number, or returns nil if the value is not one. JSONDecoder fails with an
+    /// error other than typeMismatch for numbers that no Double can hold, such as 1e400.
+    private static func decodeNumber(_ single: SingleValueDecodingContainer) -> FoundValue? {
+        do {
+            return .number(try single.decode(Double.self))
+        } catch DecodingError.typeMismatch {
+            return nil
+        } catch {
+            return .unrepresentableNumber
+        }
+    }
+
     var description: String {
         switch self {
+        case .unrepresentableNumber:
+            return "a number out of range"
         case .null:
             return "null"
         case .bool(let value):
@@ -158,7 +173,8 @@ struct ConfigObject {
                 throw error
             }
             let found = try FoundValue(from: decoder)
-            throw ConfigurationError(keyPath: formatKeyPath(codingPath), message: "expected an object, found \(found)")
+            let expected = codingPath.isEmpty ? "the top level must be an object" : "expected an object"
+            throw ConfigurationError(keyPath: formatKeyPath(codingPath), message: "\(expected), found \(found)")
         }
 
         // Sorted so that a file with several unknown keys always reports the same one.
@@ -248,8 +264,11 @@ struct ConfigObject {
             // JSONDecoder throws an internal error type, not a DecodingError, for numbers
             // such as 1.5 or 1e30 that do not fit in Int.
             let found = try self.found(key)
-            if case .number = found {
-                throw self.error(key, "must be an integer, found \(found)")
+            switch found {
+            case .number, .unrepresentableNumber:
+                throw self.error(key, "must be an integer \(describeRange(range)), found \(found)")
+            default:
+                break
             }
             throw self.error(key, "expected an integer, found \(found)")
         }
@@ -361,10 +380,22 @@ func closestKey(to name: String, among known: [String]) -> String? {
         }
     }
     // One edit per three characters catches typos without suggesting unrelated keys.
-    guard let best, best.distance <= max(1, name.count / 3) else {
+    if let best, best.distance <= max(1, name.count / 3) {
+        return best.key
+    }
+
+    // A long shared prefix catches a changed suffix, such as maxBodySize for
+    // maxBodyBytes, when exactly one known key shares it.
+    let prefixLengths = known.map { commonPrefixLength(lowered, $0.lowercased()) }
+    guard let longest = prefixLengths.max(), longest >= 5, longest * 2 >= name.count,
+          prefixLengths.filter({ $0 == longest }).count == 1 else {
         return nil
     }
-    return best.key
+    return known[prefixLengths.firstIndex(of: longest)!]
+}
+
+private func commonPrefixLength(_ a: String, _ b: String) -> Int {
+    zip(a.unicodeScalars, b.unicodeScalars).prefix { $0 == $1 }.count
 }
 
 /// Levenshtein distance between two strings, counted in Unicode scalars.

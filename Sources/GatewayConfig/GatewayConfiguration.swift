@@ -91,10 +91,14 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public static func decode(data: Data, baseDirectory: String, sourceFile: String = "") throws -> GatewayConfiguration {
         let options = DecodingOptions(baseDirectory: resolvePath(baseDirectory, against: FileManager.default.currentDirectoryPath))
 
-        // The scan runs first because JSONDecoder keeps the first of two equal keys
-        // without reporting the second.
-        let scan = JSON5Scanner.scan(data)
-        if case .duplicateKey(let keyPath, let line, let column) = scan {
+        // JSONDecoder reports no position for syntax errors and ignores repeated keys, so
+        // the scanner checks the text first.
+        switch JSON5Scanner.scan(data) {
+        case .valid:
+            break
+        case .syntaxError(let message, let line, let column):
+            throw ConfigurationError(file: sourceFile, keyPath: "", message: message, line: line, column: column)
+        case .duplicateKey(let keyPath, let line, let column):
             throw ConfigurationError(
                 file: sourceFile,
                 keyPath: keyPath,
@@ -115,9 +119,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
             error.file = sourceFile
             throw error
         } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
-            if case .syntaxError(let message, let line, let column) = scan {
-                throw ConfigurationError(file: sourceFile, keyPath: "", message: message, line: line, column: column)
-            }
+            // NOTE: reached only for text that the scanner accepts and JSONDecoder rejects.
             throw ConfigurationError(file: sourceFile, keyPath: "", message: "invalid JSON5: \(context.debugDescription)")
         } catch let error as DecodingError {
             // The sections turn expected decoding errors into ConfigurationError, so this

@@ -7,14 +7,23 @@ enum JSON5ScanResult: Equatable {
     case duplicateKey(keyPath: String, line: Int, column: Int)
 }
 
-/// A JSON5 syntax checker that finds what JSONDecoder does not report: the line and
-/// column of a syntax error, and keys repeated within one object.
+/// A JSON5 syntax checker that reports what JSONDecoder does not: the line and column
+/// of a syntax error, and keys repeated within one object.
 ///
 /// JSONDecoder on Linux reports every syntax error as "The given data was not valid
-/// JSON." without a position, and it silently keeps the first of two equal keys. The
-/// scanner builds no values, and its verdict on syntax is only used after JSONDecoder has
-/// rejected the text, so a scanner bug cannot reject a file that JSONDecoder accepts.
-/// It follows the JSON5 1.0.0 grammar (https://spec.json5.org).
+/// JSON." without a position, silently keeps the first of two equal keys, and checks
+/// strings and numbers only when they are decoded. So the scanner checks the whole text
+/// before decoding, and its syntax errors are final.
+///
+/// It accepts the JSON5 1.0.0 grammar (https://spec.json5.org) minus the parts that
+/// JSONDecoder in swift-foundation 6.3 rejects or decodes differently, so that every text
+/// it accepts decodes as written:
+/// - whitespace other than ASCII space, tab, LF, CR, VT and FF, except a leading BOM
+/// - control characters inside strings, escapes `\v` and `\0`, lone surrogates, `\u0000`
+/// - a backslash before a line break, which JSONDecoder keeps as a line break
+/// - escapes in unquoted keys, which JSONDecoder keeps as literal text
+///
+/// The scanner builds no values.
 struct JSON5Scanner {
     /// Nesting limit that keeps the recursive descent off the end of the stack.
     static let maxDepth = 512
@@ -50,7 +59,9 @@ struct JSON5Scanner {
     }
 
     private mutating func scanDocument() throws {
-        // A UTF-8 byte order mark is whitespace in JSON5, handled by skipWhitespace.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            offset = 3  // UTF-8 byte order mark
+        }
         try skipWhitespace()
         if offset == bytes.count {
             throw Failure(message: "the file contains no JSON5 value", offset: offset)
@@ -198,7 +209,13 @@ struct JSON5Scanner {
                 return String(text)
             }
             if scalar == "\n" || scalar == "\r" {
-                throw Failure(message: "line break inside a string (write \\n, or end the line with a backslash)", offset: offset)
+                throw Failure(message: "line break inside a string, write it as \\n", offset: offset)
+            }
+            if scalar.value < 0x20 {
+                throw Failure(
+                    message: "control character \(scalarName(scalar)) inside a string, write it as an escape such as \\t or \\u0009",
+                    offset: offset
+                )
             }
             if scalar != "\\" {
                 text.append(scalar)
@@ -213,33 +230,26 @@ struct JSON5Scanner {
             }
             offset += escapedLength
             switch escaped {
+            case "'", "\"", "\\", "/": text.append(escaped)
             case "b": text.append("\u{8}")
             case "f": text.append("\u{C}")
             case "n": text.append("\n")
             case "r": text.append("\r")
             case "t": text.append("\t")
-            case "v": text.append("\u{B}")
-            case "0":
-                if let next = peek(), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(next) {
-                    throw Failure(message: "invalid escape sequence: \\0 must not be followed by a digit", offset: escapeOffset)
-                }
-                text.append("\0")
-            case "1"..."9":
-                throw Failure(message: "invalid escape sequence \\\(escaped)", offset: escapeOffset)
             case "x":
                 let value = try scanHexDigits(count: 2, escapeOffset: escapeOffset)
+                if value == 0 {
+                    throw Failure(message: "NUL characters are not supported in strings", offset: escapeOffset)
+                }
                 text.append(Unicode.Scalar(UInt8(value)))
             case "u":
                 try appendUnicodeEscape(to: &text, escapeOffset: escapeOffset)
-            case "\r":
-                // A backslash before a line break continues the string on the next line.
-                if peek() == UInt8(ascii: "\n") {
-                    offset += 1
-                }
-            case "\n", "\u{2028}", "\u{2029}":
-                break
+            case "v", "0":
+                throw Failure(message: "the escape \\\(escaped) is not supported, write it as \\u00\(escaped == "v" ? "0B" : "00")", offset: escapeOffset)
+            case "\n", "\r", "\u{2028}", "\u{2029}":
+                throw Failure(message: "a backslash before a line break is not supported, write the string on one line", offset: escapeOffset)
             default:
-                text.append(escaped)
+                throw Failure(message: "invalid escape sequence \\\(escaped)", offset: escapeOffset)
             }
         }
     }
@@ -247,19 +257,22 @@ struct JSON5Scanner {
     /// Decodes `\uXXXX`, joining a UTF-16 surrogate pair written as two escapes.
     private mutating func appendUnicodeEscape(to text: inout String.UnicodeScalarView, escapeOffset: Int) throws {
         let unit = try scanHexDigits(count: 4, escapeOffset: escapeOffset)
+        if unit == 0 {
+            throw Failure(message: "NUL characters are not supported in strings", offset: escapeOffset)
+        }
+        if let scalar = Unicode.Scalar(unit) {
+            text.append(scalar)
+            return
+        }
         if (0xD800...0xDBFF).contains(unit), bytes[offset...].starts(with: [UInt8(ascii: "\\"), UInt8(ascii: "u")]) {
-            let resume = offset
             offset += 2
-            let low = try scanHexDigits(count: 4, escapeOffset: resume)
+            let low = try scanHexDigits(count: 4, escapeOffset: escapeOffset)
             if (0xDC00...0xDFFF).contains(low) {
-                let combined = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
-                text.append(Unicode.Scalar(combined)!)
+                text.append(Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))!)
                 return
             }
-            offset = resume
         }
-        // A lone surrogate has no scalar. It still makes a distinct key, so keep a marker.
-        text.append(Unicode.Scalar(unit) ?? "\u{FFFD}")
+        throw Failure(message: "invalid escape sequence: a UTF-16 surrogate must be part of a pair", offset: escapeOffset)
     }
 
     private mutating func scanHexDigits(count: Int, escapeOffset: Int) throws -> UInt32 {
@@ -299,6 +312,9 @@ struct JSON5Scanner {
                 throw Failure(message: "invalid hexadecimal number", offset: start)
             }
         } else {
+            if peek() == UInt8(ascii: "0"), let next = peek(at: offset + 1), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(next) {
+                throw Failure(message: "invalid number, leading zeros are not allowed", offset: start)
+            }
             let integerDigits = skipDigits()
             var fractionDigits = 0
             if peek() == UInt8(ascii: ".") {
@@ -332,24 +348,13 @@ struct JSON5Scanner {
         return offset - start
     }
 
-    /// Scans an ECMAScript 5.1 IdentifierName, or returns nil without moving when none
-    /// starts here.
+    /// Scans an ECMAScript 5.1 IdentifierName without escapes, or returns nil without
+    /// moving when none starts here.
     private mutating func scanIdentifier() throws -> String? {
         var name = String.UnicodeScalarView()
         while true {
             if peek() == UInt8(ascii: "\\") {
-                let escapeOffset = offset
-                guard peek(at: offset + 1) == UInt8(ascii: "u") else {
-                    throw Failure(message: "invalid escape sequence in an unquoted key, expected \\u", offset: escapeOffset)
-                }
-                offset += 2
-                let value = try scanHexDigits(count: 4, escapeOffset: escapeOffset)
-                guard let scalar = Unicode.Scalar(value),
-                      name.isEmpty ? isIdentifierStart(scalar) : isIdentifierPart(scalar) else {
-                    throw Failure(message: "the escape sequence does not encode an identifier character", offset: escapeOffset)
-                }
-                name.append(scalar)
-                continue
+                throw Failure(message: "escape sequences are not supported in unquoted keys, put the key in quotes", offset: offset)
             }
             guard let (scalar, length) = try decodeScalar(),
                   name.isEmpty ? isIdentifierStart(scalar) : isIdentifierPart(scalar) else {
@@ -391,20 +396,21 @@ struct JSON5Scanner {
                 offset += 2
                 continue
             }
-            guard let (scalar, length) = try decodeScalar(), isWhitespace(scalar) else {
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), 0x0B, 0x0C:
+                offset += 1
+            default:
+                if let (scalar, _) = try decodeScalar(), scalar.properties.isWhitespace || scalar == "\u{FEFF}" {
+                    throw Failure(message: "unsupported whitespace character \(scalarName(scalar)), use ASCII spaces", offset: offset)
+                }
                 return
             }
-            offset += length
         }
     }
 
-    private func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar {
-        case "\t", "\n", "\u{B}", "\u{C}", "\r", " ", "\u{A0}", "\u{FEFF}", "\u{2028}", "\u{2029}":
-            return true
-        default:
-            return scalar.properties.generalCategory == .spaceSeparator
-        }
+    private func scalarName(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 
     // MARK: Bytes

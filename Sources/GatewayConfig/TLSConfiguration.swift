@@ -78,7 +78,7 @@ extension GatewayConfiguration.TLSConfiguration: ConfigSection {
         case .require where clientCAFile == nil:
             throw object.error(
                 "clientCAFile",
-                "missing required key: clientCertificate \"require\" verifies client certificates against this CA file"
+                "missing required key, because clientCertificate \"require\" verifies client certificates against this CA file"
             )
         case .none where clientCAFile != nil:
             throw object.error(
