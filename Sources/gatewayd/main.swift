@@ -1,1 +1,4 @@
-print("not yet built")
+import Foundation
+import GatewayServer
+
+exit(GatewayCommand.main(arguments: CommandLine.arguments))

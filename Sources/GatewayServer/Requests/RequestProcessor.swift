@@ -175,21 +175,24 @@ final class RequestProcessor {
     /// token) and checks it against the route and the connection's certificate.
     private func authorize(_ head: HTTPRequestHead, _ session: RequestSession, _ connection: Connection, _ policy: RoutePolicy) throws(AuthFailure) -> VerifiedToken {
         guard let authorization = head.authorization else { throw AuthFailure(.missingToken) }
-        let verified: VerifiedToken = try authorization.withUnsafeBytes { (value) throws(AuthFailure) -> VerifiedToken in
-            let range = try BearerToken.extract(from: value)
-            let token = UnsafeRawBufferPointer(rebasing: value[range])
-            if let cached = session.lastVerified, session.lastToken.elementsEqual(token),
-               validator.keySets[cached.issuerIndex]?.generation == cached.keySetGeneration {
-                metrics.tokenCacheHits += 1
-                return cached
+        let result = authorization.withUnsafeBytes { value -> Result<VerifiedToken, AuthFailure> in
+            Result { () throws(AuthFailure) -> VerifiedToken in
+                let range = try BearerToken.extract(from: value)
+                let token = UnsafeRawBufferPointer(rebasing: value[range])
+                if let cached = session.lastVerified, session.lastToken.elementsEqual(token),
+                   validator.keySets[cached.issuerIndex]?.generation == cached.keySetGeneration {
+                    metrics.tokenCacheHits += 1
+                    return cached
+                }
+                metrics.tokenCacheMisses += 1
+                let fresh = try validator.validate(token)
+                session.lastToken.removeAll(keepingCapacity: true)
+                session.lastToken.append(contentsOf: token)
+                session.lastVerified = fresh
+                return fresh
             }
-            metrics.tokenCacheMisses += 1
-            let fresh = try validator.validate(token)
-            session.lastToken.removeAll(keepingCapacity: true)
-            session.lastToken.append(contentsOf: token)
-            session.lastVerified = fresh
-            return fresh
         }
+        let verified = try result.get()
         try validator.authorize(verified, connectionThumbprint: connection.thumbprint, policy: policy, now: now)
         return verified
     }
@@ -248,7 +251,7 @@ final class RequestProcessor {
                 headerLookup: { name in head.firstValue(forName: name).map { String(decoding: $0, as: UTF8.self) } })
             return route.handler.handle(request)
         }
-        let status = HTTPStatus(code: response.status, reasonPhrase: HTTPStatus.reasonPhrase(for: response.status))
+        let status = HTTPStatus.standard(code: response.status)
         encoder.startHead(status, date: date)
         encoder.writeField(name: "Content-Type", value: response.contentType)
         for field in response.headers {

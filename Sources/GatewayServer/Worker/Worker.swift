@@ -35,8 +35,8 @@ public struct WorkerSettings: Sendable {
 /// and waits for completions or the next deadline. Accepts and receives are multishot;
 /// receives land in a provided-buffer ring; every send, cancel and close is an io_uring
 /// operation, so steady-state traffic makes no read, write, recv, send or epoll calls.
-public final class Worker {
-    public let index: Int
+final class Worker {
+    let index: Int
     private let settings: WorkerSettings
     private let ring: IOUring
     private let receiveBuffers: ProvidedBufferRing
@@ -57,7 +57,7 @@ public final class Worker {
     private var drainDeadline: UInt64 = 0
     private var now: UInt64 = 0
 
-    public init(
+    init(
         index: Int, settings: WorkerSettings, listeners: [Int32], tlsContext: TLSContext,
         processor: RequestProcessor, metrics: WorkerMetrics, log: Logger
     ) throws(IOUringError) {
@@ -93,11 +93,11 @@ public final class Worker {
     /// Runs until SIGTERM or SIGINT, then drains: stops accepting, lets requests in progress
     /// finish, closes idle connections, and returns once all are closed or
     /// `shutdownTimeoutSeconds` have passed.
-    public func run() throws(Errno) {
+    func run() throws(Errno) {
         try watchSignals()
         now = SystemCall.monotonicNanoseconds()
         for index in listeners.indices { armAccept(index) }
-        log.info("worker started", ["worker": "\(self.index)", "pid": "\(SystemCall.getpid())", "ring_flags": "0x\(String(ring.setupFlags, radix: 16))"])
+        log.info("worker event loop running", ["worker": "\(self.index)", "pid": "\(SystemCall.getpid())", "ring_flags": "0x\(String(ring.setupFlags, radix: 16))"])
 
         while true {
             let wait = waitNanoseconds()
@@ -210,7 +210,7 @@ public final class Worker {
     private func armReceive(_ connection: Connection) {
         let entry = ring.submissionEntry()
         io_uring_prep_recv_multishot(entry, connection.descriptor, nil, 0, 0)
-        entry.pointee.flags |= UInt8(IOSQE_BUFFER_SELECT.rawValue)
+        entry.pointee.flags |= UInt8(1 << IOSQE_BUFFER_SELECT_BIT)
         entry.pointee.buf_group = receiveBuffers.groupID
         io_uring_sqe_set_data64(entry, connection.tag(.receive))
         connection.receiveArmed = true
@@ -429,7 +429,7 @@ public final class Worker {
     }
 
     /// Stops accepting and closes connections as they become idle.
-    public func beginDrain() {
+    func beginDrain() {
         guard !draining else { return }
         draining = true
         drainDeadline = now &+ UInt64(max(0, settings.shutdownTimeoutSeconds) * 1e9)
