@@ -44,3 +44,20 @@ private func expectMask(_ mask: (UInt64, UInt64), equals characters: String, sou
     #expect(ASCII.hexValue(UInt8(ascii: "g")) == nil)
     #expect(ASCII.hexValue(UInt8(ascii: "G")) == nil)
 }
+
+@Test func wordControlCheckMatchesByteCheck() {
+    var generator = SplitMix64(seed: 11)
+    let interesting: [UInt8] = [0x00, 0x09, 0x0A, 0x0D, 0x1F, 0x20, 0x21, 0x7E, 0x7F, 0x80, 0x9F, 0xA0, 0xFF]
+    for iteration in 0..<20_000 {
+        var word: UInt64 = 0
+        var expected = false
+        for lane in 0..<8 {
+            let byte = iteration % 2 == 0
+                ? interesting[Int(generator.next() % UInt64(interesting.count))]
+                : UInt8(truncatingIfNeeded: generator.next())
+            word |= UInt64(byte) << UInt64(lane * 8)
+            expected = expected || byte < 0x20 || byte == 0x7F
+        }
+        #expect(ASCII.containsControlCharacter(word) == expected, "word \(String(word, radix: 16))")
+    }
+}
