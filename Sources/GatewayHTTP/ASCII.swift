@@ -50,6 +50,20 @@ enum ASCII {
         isMember(byte, of: tokenMask)
     }
 
+    /// Whether any byte of `word` is below 0x20 or is 0x7F. Subtracting 0x01 from every byte
+    /// sets the high bit of a byte that was below the subtrahend; masking with `~word`
+    /// ignores bytes of 0x80 and above. The test is exact for "any byte" though a borrow may
+    /// flag a later byte too.
+    @inline(__always)
+    static func containsControlCharacter(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let below0x20 = (word &- ones &* 0x20) & ~word & highBits
+        let delete = word ^ (ones &* 0x7F)
+        let equals0x7F = (delete &- ones) & ~delete & highBits
+        return below0x20 | equals0x7F != 0
+    }
+
     /// Whether `byte` may appear in a field value: VCHAR, obs-text, SP or HTAB (RFC 9110 §5.5).
     @inline(__always)
     static func isFieldValueCharacter(_ byte: UInt8) -> Bool {
@@ -87,6 +101,20 @@ enum ASCII {
     static func equalsCaseInsensitive(_ bytes: UnsafeBufferPointer<UInt8>, _ name: String) -> Bool {
         var name = name
         return name.withUTF8 { equalsCaseInsensitive(bytes, $0) }
+    }
+
+    /// Compares `bytes` with `lowercaseName`, which must be lower-case ASCII, ignoring the
+    /// case of `bytes`. Cheaper than the `String` form for the fixed names the parser knows.
+    @inline(__always)
+    static func equalsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercaseName: StaticString) -> Bool {
+        guard bytes.count == lowercaseName.utf8CodeUnitCount else {
+            return false
+        }
+        let name = lowercaseName.utf8Start
+        for index in 0..<bytes.count where lowercased(bytes[index]) != name[index] {
+            return false
+        }
+        return true
     }
 
     /// Compares two byte strings, ignoring ASCII case.

@@ -5,14 +5,17 @@
 extension HTTPRequestHead {
     /// Parses `rawBytes`, which holds a complete head whose request line is the first
     /// `requestLineLength` bytes, and fills in every property. Returns the first error found.
-    mutating func parse(limits: HTTPLimits) -> HTTPParseError? {
+    ///
+    /// `hasControlCharacters` tells whether the head contains a control character other
+    /// than HTAB, CR and LF, or DEL. Without one, field values need no character check.
+    mutating func parse(limits: HTTPLimits, hasControlCharacters: Bool) -> HTTPParseError? {
         let bytes = rawBytes
         return bytes.withUnsafeBufferPointer { buffer in
             if let error = parseRequestLine(buffer) {
                 return error
             }
             var facts = FieldFacts()
-            if let error = parseFieldLines(buffer, facts: &facts) {
+            if let error = parseFieldLines(buffer, checkValues: hasControlCharacters, facts: &facts) {
                 return error
             }
             return apply(facts, buffer, limits: limits)
@@ -98,7 +101,7 @@ extension HTTPRequestHead {
             index += 1
         }
         let scheme = UnsafeBufferPointer(rebasing: bytes[target.lowerBound..<index])
-        guard ASCII.equalsCaseInsensitive(scheme, "http") || ASCII.equalsCaseInsensitive(scheme, "https") else {
+        guard ASCII.equalsLowercase(scheme, "http") || ASCII.equalsLowercase(scheme, "https") else {
             return .invalidRequestTarget
         }
         guard target.upperBound - index >= 3, bytes[index + 1] == ASCII.slash, bytes[index + 2] == ASCII.slash else {
@@ -192,16 +195,20 @@ extension HTTPRequestHead {
         var expectsContinue = false
     }
 
-    private mutating func parseFieldLines(_ bytes: UnsafeBufferPointer<UInt8>, facts: inout FieldFacts) -> HTTPParseError? {
+    private mutating func parseFieldLines(_ bytes: UnsafeBufferPointer<UInt8>, checkValues: Bool, facts: inout FieldFacts) -> HTTPParseError? {
         // The head ends with CRLF CRLF; the last CRLF is the empty line.
         let headEnd = bytes.count - 2
         var lineStart = requestLineLength + 2
         while lineStart < headEnd {
             var lineEnd = lineStart
+            let base = UnsafeRawPointer(bytes.baseAddress!)
+            while lineEnd + 8 <= headEnd && !ASCII.containsControlCharacter(base.loadUnaligned(fromByteOffset: lineEnd, as: UInt64.self)) {
+                lineEnd += 8
+            }
             while bytes[lineEnd] != ASCII.carriageReturn {
                 lineEnd += 1
             }
-            switch splitFieldLine(bytes, lineStart..<lineEnd) {
+            switch splitFieldLine(bytes, lineStart..<lineEnd, checkValue: checkValues) {
             case .failure(let error):
                 return error
             case .success(let field):
@@ -216,7 +223,7 @@ extension HTTPRequestHead {
     }
 
     /// Splits `field-name ":" OWS field-value OWS` and validates both parts.
-    private func splitFieldLine(_ bytes: UnsafeBufferPointer<UInt8>, _ line: Range<Int>) -> Result<FieldRanges, HTTPParseError> {
+    private func splitFieldLine(_ bytes: UnsafeBufferPointer<UInt8>, _ line: Range<Int>, checkValue: Bool) -> Result<FieldRanges, HTTPParseError> {
         if ASCII.isWhitespace(bytes[line.lowerBound]) {
             return .failure(.obsoleteLineFolding)
         }
@@ -244,8 +251,10 @@ extension HTTPRequestHead {
         }
         let name = line.lowerBound..<index
 
-        for valueIndex in (index + 1)..<line.upperBound where !ASCII.isFieldValueCharacter(bytes[valueIndex]) {
-            return .failure(.invalidFieldValue)
+        if checkValue {
+            for valueIndex in (index + 1)..<line.upperBound where !ASCII.isFieldValueCharacter(bytes[valueIndex]) {
+                return .failure(.invalidFieldValue)
+            }
         }
         var valueStart = index + 1
         var valueEnd = line.upperBound
@@ -262,45 +271,45 @@ extension HTTPRequestHead {
     private mutating func record(_ field: FieldRanges, _ bytes: UnsafeBufferPointer<UInt8>, facts: inout FieldFacts) -> HTTPParseError? {
         let name = UnsafeBufferPointer(rebasing: bytes[field.name])
         switch name.count {
-        case 4 where ASCII.equalsCaseInsensitive(name, "host"):
+        case 4 where ASCII.equalsLowercase(name, "host"):
             hostCount += 1
             if hostCount == 1 {
                 hostRange = field.value
             }
-        case 6 where ASCII.equalsCaseInsensitive(name, "expect"):
+        case 6 where ASCII.equalsLowercase(name, "expect"):
             // Expect = #( expectation ). Other expectations are ignored: RFC 9110 §10.1.1
             // allows 417 for them but does not require it.
             return Self.forEachListElement(bytes, field.value) { element in
-                if ASCII.equalsCaseInsensitive(UnsafeBufferPointer(rebasing: bytes[element]), "100-continue") {
+                if ASCII.equalsLowercase(UnsafeBufferPointer(rebasing: bytes[element]), "100-continue") {
                     facts.expectsContinue = true
                 }
                 return nil
             }
-        case 10 where ASCII.equalsCaseInsensitive(name, "connection"):
+        case 10 where ASCII.equalsLowercase(name, "connection"):
             // Connection = #connection-option, and each option is a token (RFC 9110 §7.6.1).
             return Self.forEachListElement(bytes, field.value) { element in
                 let option = UnsafeBufferPointer(rebasing: bytes[element])
                 guard Self.isToken(option) else {
                     return .invalidConnection
                 }
-                if ASCII.equalsCaseInsensitive(option, "close") {
+                if ASCII.equalsLowercase(option, "close") {
                     hasConnectionClose = true
-                } else if ASCII.equalsCaseInsensitive(option, "keep-alive") {
+                } else if ASCII.equalsLowercase(option, "keep-alive") {
                     hasConnectionKeepAlive = true
                 }
                 return nil
             }
-        case 13 where ASCII.equalsCaseInsensitive(name, "authorization"):
+        case 13 where ASCII.equalsLowercase(name, "authorization"):
             authorizationCount += 1
             if authorizationCount == 1 {
                 authorizationRange = field.value
             }
-        case 14 where ASCII.equalsCaseInsensitive(name, "content-length"):
+        case 14 where ASCII.equalsLowercase(name, "content-length"):
             facts.contentLengthCount += 1
             if facts.contentLengthCount == 1 {
                 recordContentLength(UnsafeBufferPointer(rebasing: bytes[field.value]), facts: &facts)
             }
-        case 17 where ASCII.equalsCaseInsensitive(name, "transfer-encoding"):
+        case 17 where ASCII.equalsLowercase(name, "transfer-encoding"):
             facts.transferEncodingCount += 1
             // The lines of a list field form one list in order (RFC 9110 §5.3), so
             // `chunked` must be the last element over all lines.
@@ -312,7 +321,7 @@ extension HTTPRequestHead {
                     return nil
                 }
                 facts.transferCodingCount += 1
-                if ASCII.equalsCaseInsensitive(coding, "chunked") {
+                if ASCII.equalsLowercase(coding, "chunked") {
                     facts.chunkedCount += 1
                     facts.lastCodingIsChunked = true
                 } else {

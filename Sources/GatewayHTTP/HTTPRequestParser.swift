@@ -66,6 +66,7 @@ public struct HTTPRequestParser: Sendable {
     var emptyLineCount = 0
     var headerSectionSize = 0
     var fieldLineCount = 0
+    var headHasControlCharacters = false
 
     // Body decoding.
     var bodyRemaining = 0
@@ -206,6 +207,7 @@ public struct HTTPRequestParser: Sendable {
 
     private mutating func resetCounters() {
         lineLength = 0
+        headHasControlCharacters = false
         headerSectionSize = 0
         fieldLineCount = 0
         bodyRemaining = 0
@@ -262,12 +264,22 @@ public struct HTTPRequestParser: Sendable {
 
         let chunkStart = index
         while index < end {
-            // Run through the ordinary bytes of the line, then check the limits once.
+            // Run through the ordinary bytes of the line, then check the limits once. Other
+            // control characters are only noted here; head.parse rejects them where they occur.
             let runStart = index
+            // Eight bytes at a time while none of them is a control character or DEL.
+            while index + 8 <= end && !ASCII.containsControlCharacter(input.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                index += 8
+            }
             while index < end {
                 let byte = input[index]
-                if byte <= ASCII.carriageReturn && (byte == ASCII.carriageReturn || byte == ASCII.lineFeed) {
-                    break
+                if byte < ASCII.space || byte == 0x7F {
+                    if byte == ASCII.carriageReturn || byte == ASCII.lineFeed {
+                        break
+                    }
+                    if byte != ASCII.tab {
+                        headHasControlCharacters = true
+                    }
                 }
                 index += 1
             }
@@ -330,7 +342,7 @@ public struct HTTPRequestParser: Sendable {
             if lineLength == 0 {
                 head.rawBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[chunkStart..<index]))
                 position = index
-                if let error = head.parse(limits: limits) {
+                if let error = head.parse(limits: limits, hasControlCharacters: headHasControlCharacters) {
                     return fail(error)
                 }
                 state = .headComplete
