@@ -3,7 +3,7 @@
 // CR or LF appears.
 
 extension HTTPRequestHead {
-    /// Parses `rawBytes`, which holds a complete head whose request line is the first
+    /// Parses `rawBytes`, which contains a complete head whose request line is the first
     /// `requestLineLength` bytes, and fills in every property. Returns the first error found.
     ///
     /// `hasControlCharacters` tells whether the head contains a control character other
@@ -72,7 +72,7 @@ extension HTTPRequestHead {
         case (0x31, 0x31): return .success(.http1_1)
         case (0x31, 0x30): return .success(.http1_0)
         // NOTE: RFC 9110 §2.5 suggests treating HTTP/1.2 and later as HTTP/1.1. No such
-        // version exists, so this server answers 505 like it does for every other version.
+        // version exists, so this server responds with 505 as for every other version.
         default: return .failure(.unsupportedVersion)
         }
     }

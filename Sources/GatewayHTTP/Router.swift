@@ -15,13 +15,14 @@ public struct RouteParameters: Sendable {
     /// The number of captures.
     public var count: Int { names.count }
 
-    /// The range of the capture at `index`, in pattern order.
+    /// Returns the range of the capture at `index`, in pattern order.
     public subscript(index: Int) -> Range<Int> {
         precondition(index >= 0 && index < names.count, "parameter index out of range")
         return ranges[index]
     }
 
-    /// The range of the capture named `name`, or nil when the route has no such parameter.
+    /// Returns the range of the capture named `name`, or nil when the route has no such
+    /// parameter.
     public func range(named name: String) -> Range<Int>? {
         guard let index = names.firstIndex(of: name) else {
             return nil
@@ -46,10 +47,10 @@ extension RouteParameters: Equatable {
 public enum RouteMatch: Sendable, Equatable {
     /// A route accepts the method and path. `routeIndex` is the route's `index`.
     case matched(routeIndex: Int, parameters: RouteParameters)
-    /// No route matches the path: answer 404.
+    /// No route matches the path, so the response is 404.
     case notFound
-    /// Routes match the path, but none accepts the method: answer 405 with these methods in
-    /// the Allow field (RFC 9110 §15.5.6).
+    /// Routes match the path, but none accepts the method, so the response is 405 with these
+    /// methods in the Allow field (RFC 9110 §15.5.6).
     case methodNotAllowed(allow: [HTTPMethod])
 }
 
@@ -57,7 +58,7 @@ public enum RouteMatch: Sendable, Equatable {
 ///
 /// Matching uses the raw path: no percent-decoding and no dot-segment removal. It is safe
 /// because `HTTPRequestParser` rejects paths with `.` or `..` segments, even percent-encoded,
-/// so the path a route sees is the path an upstream server would resolve. A percent-encoded
+/// so the path a route matches is the path an upstream server would resolve. A percent-encoded
 /// byte matches only the same encoding, so `/a%2Fb` is one segment and does not match `/a/b`.
 ///
 /// When several routes match a path, the most specific one wins, segment by segment from the

@@ -68,8 +68,8 @@ private enum ASCII {
     static func isDigitForTests(_ byte: UInt8) -> Bool { (48...57).contains(byte) }
 }
 
-/// Whether a parser transcript agrees with the reference reading. A truncated stream may
-/// make the parser fail early where the reference can only say "incomplete".
+/// Returns whether a parser transcript agrees with the reference reading. A truncated stream
+/// may make the parser fail early where the reference can only report "incomplete".
 private func agrees(_ transcript: ParseTranscript, _ reference: (requests: [ParsedRequest], ending: ReferenceReader.Ending)) -> Bool {
     guard transcript.requests == reference.requests else {
         return false

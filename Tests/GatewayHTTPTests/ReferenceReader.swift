@@ -329,7 +329,7 @@ struct ReferenceReader {
         }
     }
 
-    /// Whether the segment spells `.` or `..`, each dot literal or as `%2e` in any case.
+    /// Returns whether the segment spells `.` or `..`, each dot literal or as `%2e` in any case.
     private func isDotSegment(_ segment: ArraySlice<UInt8>) -> Bool {
         var rest = String(decoding: segment, as: UTF8.self).lowercased()
         var dots = 0

@@ -10,7 +10,7 @@ private func makeRouter(_ routes: [Route]) -> Router {
     }
 }
 
-/// The captures of a match as strings, or nil when the result is not a match.
+/// Returns the captures of a match as strings, or nil when the result is not a match.
 private func captures(_ match: RouteMatch, in path: String) -> [String: String]? {
     guard case .matched(_, let parameters) = match else {
         return nil

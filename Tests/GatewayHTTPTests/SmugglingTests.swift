@@ -7,8 +7,8 @@ import GatewayHTTP
 
 @Suite struct RequestSmuggling {
     @Test func contentLengthZeroWithChunkedHidesNoInnerRequest() {
-        // A front end that trusts Content-Length sees an empty POST followed by the chunk
-        // bytes, and a back end that trusts Transfer-Encoding sees one chunk. Either way
+        // A front end that trusts Content-Length reads an empty POST followed by the chunk
+        // bytes, and a back end that trusts Transfer-Encoding reads one chunk. Either way
         // the inner GET must never be produced.
         let inner = "GET /admin HTTP/1.1\r\nHost: gw\r\n\r\n"
         let chunk = String(inner.utf8.count, radix: 16) + "\r\n" + inner + "\r\n0\r\n\r\n"
