@@ -332,10 +332,30 @@ extension HTTPRequestHead {
             if let error {
                 return error
             }
+        case 14, 17:
+            // Servers that map field names to variables (CGI and others) read `_` as `-`,
+            // so `Content_Length` could frame the body for a server behind the gateway.
+            if Self.isUnderscoreSpelling(name, of: "content-length") || Self.isUnderscoreSpelling(name, of: "transfer-encoding") {
+                return .framingFieldNameWithUnderscore
+            }
         default:
             break
         }
         return nil
+    }
+
+    /// Returns whether `name` equals `lowercaseName` ignoring case once each `_` is read as `-`.
+    private static func isUnderscoreSpelling(_ name: UnsafeBufferPointer<UInt8>, of lowercaseName: StaticString) -> Bool {
+        guard name.count == lowercaseName.utf8CodeUnitCount else {
+            return false
+        }
+        for index in 0..<name.count {
+            let byte = name[index] == 0x5F ? 0x2D : ASCII.lowercased(name[index])
+            if byte != lowercaseName.utf8Start[index] {
+                return false
+            }
+        }
+        return true
     }
 
     /// Reads `Content-Length = 1*DIGIT` (RFC 9110 §8.6). A list such as `1, 1` or a sign is

@@ -66,6 +66,9 @@ public enum HTTPParseError: Error, Sendable, Hashable {
     /// Transfer-Encoding ends with `chunked` but also names another coding, which this
     /// server does not implement (RFC 9112 §6.1).
     case unsupportedTransferCoding
+    /// A field named like Content-Length or Transfer-Encoding but with `_` in place of `-`,
+    /// which some servers read as the framing field.
+    case framingFieldNameWithUnderscore
     /// A Connection value that is not a list of tokens.
     case invalidConnection
 

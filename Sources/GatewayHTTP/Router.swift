@@ -29,6 +29,16 @@ public struct RouteParameters: Sendable {
         }
         return ranges[index]
     }
+
+    /// Returns the bytes of the capture named `name` in `path`, which must be the path that
+    /// was matched, or nil when the route has no such parameter.
+    public func value(named name: String, in path: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+        guard let range = range(named: name) else {
+            return nil
+        }
+        let start = path.startIndex + range.lowerBound
+        return path[start..<(start + range.count)]
+    }
 }
 
 extension RouteParameters: Equatable {
@@ -160,7 +170,9 @@ public struct Router: Sendable {
         return .methodNotAllowed(allow: search.allow)
     }
 
-    /// Finds the route for `method` and a path taken from `HTTPRequestHead.path`.
+    /// Finds the route for `method` and a path taken from `HTTPRequestHead.path`. Capture
+    /// ranges are offsets from the start of the slice, not indices of it; use
+    /// `RouteParameters.value(named:in:)` to read a capture.
     public func match(method: HTTPMethod, path: ArraySlice<UInt8>) -> RouteMatch {
         path.withUnsafeBytes { match(method: method, path: $0) }
     }

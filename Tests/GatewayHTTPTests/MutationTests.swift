@@ -20,7 +20,7 @@ private let insertedLines: [String] = [
     "Content-Length: 0", "Content-Length: 5", "Content-Length: 1, 1", "Content-Length: +5", "Content-Length:",
     "Transfer-Encoding: chunked", "Transfer-Encoding: chunked, identity", "Transfer-Encoding: gzip, chunked",
     "transfer-encoding: CHUNKED", "Transfer-Encoding: ,chunked,", " folded continuation", "\tfolded",
-    "Host: other", "Host: [::1]:80", "Connection: close", "Connection: keep-alive, Upgrade",
+    "Content_Length: 3", "Transfer_Encoding: chunked", "Host: other", "Host: [::1]:80", "Connection: close", "Connection: keep-alive, Upgrade",
     "Expect: 100-continue", "Authorization: Basic eA==", "X: \u{01}", "X : y", "X-Empty:",
 ]
 

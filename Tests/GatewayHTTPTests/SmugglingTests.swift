@@ -79,6 +79,15 @@ import GatewayHTTP
         expectRejected("POST /a HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\nabc", .whitespaceBeforeColon)
     }
 
+    @Test func framingFieldsSpelledWithUnderscoreAreRejected() {
+        for name in ["Content_Length", "content_length", "Transfer_Encoding", "TRANSFER_ENCODING", "Content-length".replacing("-", with: "_")] {
+            let value = name.lowercased().hasPrefix("content") ? "5" : "chunked"
+            expectRejected("POST /a HTTP/1.1\r\nHost: gw\r\n\(name): \(value)\r\n\r\n", .framingFieldNameWithUnderscore)
+        }
+        // Other names with underscores are ordinary fields.
+        #expect(firstHead("GET / HTTP/1.1\r\nHost: gw\r\nX_Content_Length: 5\r\n\r\n")?.framing == HTTPBodyFraming.none)
+    }
+
     @Test func transferEncodingWithControlCharacterIsRejected() {
         expectRejected(bytes("POST /a HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: \u{0B}chunked\r\n\r\n0\r\n\r\n"), .invalidFieldValue)
     }
