@@ -74,7 +74,8 @@ public enum RouteMatch: Sendable, Equatable {
 /// When several routes match a path, the most specific one wins, segment by segment from the
 /// left: a literal segment before `{name}`, and `{name}` before `*`. A route whose methods do
 /// not include the request's method is skipped, so the next most specific route may match.
-/// Matching a route without parameters allocates nothing.
+/// A match allocates nothing, because captures are stored inline. Only a 405 result
+/// allocates, for its Allow list.
 public struct Router: Sendable {
     /// The maximum number of captures in one pattern, counting a trailing `*`.
     public static let maxParameterCount = 8
@@ -196,7 +197,7 @@ public struct Router: Sendable {
         }
     }
 
-    /// The router's arrays, borrowed for one match so that the descent retains nothing.
+    /// The router's arrays, borrowed for one match so that the descent does not retain them.
     private struct Tables {
         let nodes: UnsafeBufferPointer<Node>
         let children: UnsafeBufferPointer<Child>
