@@ -133,12 +133,12 @@ extension HTTPRequestHead {
         range.isEmpty || Self.validateAuthority(bytes, range)
     }
 
-    /// Returns whether the bytes are a valid `host [ ":" port ]`, where host is an IP-literal in brackets or a reg-name
-    /// (which also covers IPv4 addresses). Userinfo is not accepted.
+    /// Returns whether the bytes are a valid `host [ ":" port ]`, where host is an IP-literal
+    /// in brackets or a reg-name (which also covers IPv4 addresses). Userinfo is invalid.
     static func validateAuthority(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
         var index = range.lowerBound
         if index < range.upperBound && bytes[index] == ASCII.leftBracket {
-            // IP-literal = "[" ( IPv6address / IPvFuture ) "]"; checked for its characters only.
+            // IP-literal = "[" ( IPv6address / IPvFuture ) "]". Only its characters are checked.
             index += 1
             let literalStart = index
             while index < range.upperBound && bytes[index] != ASCII.rightBracket {
