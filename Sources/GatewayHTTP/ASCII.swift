@@ -50,10 +50,11 @@ enum ASCII {
         isMember(byte, of: tokenMask)
     }
 
-    /// Whether any byte of `word` is below 0x20 or is 0x7F. Subtracting 0x01 from every byte
-    /// sets the high bit of a byte that was below the subtrahend; masking with `~word`
-    /// ignores bytes of 0x80 and above. The test is exact for "any byte" though a borrow may
-    /// flag a later byte too.
+    /// Returns whether any byte of `word` is below 0x20 or is 0x7F.
+    ///
+    /// Subtracting 0x20 from every byte at once sets the high bit of each byte that was below
+    /// 0x20, and masking with `~word` drops bytes that were 0x80 or above. A borrow can also
+    /// flag a byte after a flagged one, so the result says whether some byte matched, not which.
     @inline(__always)
     static func containsControlCharacter(_ word: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101
@@ -64,7 +65,8 @@ enum ASCII {
         return below0x20 | equals0x7F != 0
     }
 
-    /// Whether `byte` may appear in a field value: VCHAR, obs-text, SP or HTAB (RFC 9110 §5.5).
+    /// Returns whether `byte` may appear in a field value: VCHAR, obs-text, SP or HTAB
+    /// (RFC 9110 §5.5).
     @inline(__always)
     static func isFieldValueCharacter(_ byte: UInt8) -> Bool {
         byte == tab || (byte >= space && byte != 0x7F)
@@ -80,7 +82,7 @@ enum ASCII {
         byte &- 0x30 < 10
     }
 
-    /// The value of a hexadecimal digit, or nil.
+    /// Returns the value of a hexadecimal digit, or nil for any other byte.
     @inline(__always)
     static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
@@ -104,7 +106,7 @@ enum ASCII {
     }
 
     /// Compares `bytes` with `lowercaseName`, which must be lower-case ASCII, ignoring the
-    /// case of `bytes`. Cheaper than the `String` form for the fixed names the parser knows.
+    /// case of `bytes`. Cheaper than the `String` form for the fixed names the parser recognizes.
     @inline(__always)
     static func equalsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercaseName: StaticString) -> Bool {
         guard bytes.count == lowercaseName.utf8CodeUnitCount else {

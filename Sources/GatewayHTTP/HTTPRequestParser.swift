@@ -1,4 +1,4 @@
-/// What `HTTPRequestParser.nextEvent(in:position:)` found.
+/// An event returned by `HTTPRequestParser.nextEvent(in:position:)`.
 public enum HTTPParserEvent: Sendable, Hashable {
     /// Every byte up to the end of the input was consumed and no event is pending.
     /// Call again when more bytes arrive.
@@ -29,14 +29,17 @@ public enum HTTPParserEvent: Sendable, Hashable {
 /// the caller stopped early) and append new ones.
 ///
 /// Events for each request come in this order: `.head`, then `.expectContinue` if the client
-/// waits for it, then zero or more `.body`, then `.end`. Any of them can be replaced by
-/// `.error`, after which the parser stays failed. A request without a body still gets `.end`
-/// right after `.head`.
+/// waits for it, then zero or more `.body`, then `.end`. An `.error` can come in place of
+/// any of them, and then the parser stays failed. A request without a body still gets `.end`
+/// right after `.head`. After the `.end` of a request whose `head.keepAlive` is false, the
+/// caller should stop parsing and close the connection once the response is sent.
 ///
 /// The head remains readable until the parser consumes the first byte of the next request,
 /// so a worker can stop calling while it handles a request and leave pipelined bytes
-/// unconsumed. The parser copies the head into a buffer that it reuses for every request, so
-/// a connection in steady state allocates nothing per request.
+/// unconsumed. The parser copies the head into buffers that it reuses for every request, so
+/// parsing allocates nothing once the buffers have grown to the connection's largest head,
+/// except for an unknown method name longer than 15 bytes.
+/// NOTE: that is measured with a release build (docs/http.md), not checked by a test.
 ///
 /// ```swift
 /// var position = 0

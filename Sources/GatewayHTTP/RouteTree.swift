@@ -1,5 +1,6 @@
 /// The routes of a `Router` while it is built: a tree with one node per pattern prefix.
-/// `Router` flattens it into arrays of plain values, so that matching retains nothing.
+/// `Router` flattens it into arrays of plain values, so that matching does not retain
+/// nested arrays at every node.
 struct RouteTree {
     struct Node {
         var literalChildren: [(segment: [UInt8], node: Int)] = []

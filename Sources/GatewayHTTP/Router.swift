@@ -15,18 +15,29 @@ public struct RouteParameters: Sendable {
     /// The number of captures.
     public var count: Int { names.count }
 
-    /// The range of the capture at `index`, in pattern order.
+    /// Returns the range of the capture at `index`, in pattern order.
     public subscript(index: Int) -> Range<Int> {
         precondition(index >= 0 && index < names.count, "parameter index out of range")
         return ranges[index]
     }
 
-    /// The range of the capture named `name`, or nil when the route has no such parameter.
+    /// Returns the range of the capture named `name`, or nil when the route has no such
+    /// parameter.
     public func range(named name: String) -> Range<Int>? {
         guard let index = names.firstIndex(of: name) else {
             return nil
         }
         return ranges[index]
+    }
+
+    /// Returns the bytes of the capture named `name` in `path`, which must be the path that
+    /// was matched, or nil when the route has no such parameter.
+    public func value(named name: String, in path: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+        guard let range = range(named: name) else {
+            return nil
+        }
+        let start = path.startIndex + range.lowerBound
+        return path[start..<(start + range.count)]
     }
 }
 
@@ -46,10 +57,10 @@ extension RouteParameters: Equatable {
 public enum RouteMatch: Sendable, Equatable {
     /// A route accepts the method and path. `routeIndex` is the route's `index`.
     case matched(routeIndex: Int, parameters: RouteParameters)
-    /// No route matches the path: answer 404.
+    /// No route matches the path, so the response is 404.
     case notFound
-    /// Routes match the path, but none accepts the method: answer 405 with these methods in
-    /// the Allow field (RFC 9110 §15.5.6).
+    /// Routes match the path, but none accepts the method, so the response is 405 with these
+    /// methods in the Allow field (RFC 9110 §15.5.6).
     case methodNotAllowed(allow: [HTTPMethod])
 }
 
@@ -57,13 +68,14 @@ public enum RouteMatch: Sendable, Equatable {
 ///
 /// Matching uses the raw path: no percent-decoding and no dot-segment removal. It is safe
 /// because `HTTPRequestParser` rejects paths with `.` or `..` segments, even percent-encoded,
-/// so the path a route sees is the path an upstream server would resolve. A percent-encoded
+/// so the path a route matches is the path an upstream server would resolve. A percent-encoded
 /// byte matches only the same encoding, so `/a%2Fb` is one segment and does not match `/a/b`.
 ///
 /// When several routes match a path, the most specific one wins, segment by segment from the
 /// left: a literal segment before `{name}`, and `{name}` before `*`. A route whose methods do
 /// not include the request's method is skipped, so the next most specific route may match.
-/// Matching a route without parameters allocates nothing.
+/// A match allocates nothing, because captures are stored inline. Only a 405 result
+/// allocates, for its Allow list.
 public struct Router: Sendable {
     /// The maximum number of captures in one pattern, counting a trailing `*`.
     public static let maxParameterCount = 8
@@ -159,7 +171,9 @@ public struct Router: Sendable {
         return .methodNotAllowed(allow: search.allow)
     }
 
-    /// Finds the route for `method` and a path taken from `HTTPRequestHead.path`.
+    /// Finds the route for `method` and a path taken from `HTTPRequestHead.path`. Capture
+    /// ranges are offsets from the start of the slice, not indices of it; use
+    /// `RouteParameters.value(named:in:)` to read a capture.
     public func match(method: HTTPMethod, path: ArraySlice<UInt8>) -> RouteMatch {
         path.withUnsafeBytes { match(method: method, path: $0) }
     }
@@ -183,7 +197,7 @@ public struct Router: Sendable {
         }
     }
 
-    /// The router's arrays, borrowed for one match so that the descent retains nothing.
+    /// The router's arrays, borrowed for one match so that the descent does not retain them.
     private struct Tables {
         let nodes: UnsafeBufferPointer<Node>
         let children: UnsafeBufferPointer<Child>

@@ -143,7 +143,7 @@ import GatewayHTTP
     }
 
     @Test func segmentsThatOnlyStartWithDotsAreAccepted() {
-        for target in ["/.well-known/x", "/...", "/a/..b", "/a.", "/%2e%2e%2e", "/a?x=../..", "/a/.%2"] where !target.hasSuffix("%2") {
+        for target in ["/.well-known/x", "/...", "/a/..b", "/a.", "/%2e%2e%2e", "/a?x=../..", "/a/.%2f"] {
             expectAccepted("GET \(target) HTTP/1.1\r\nHost: gw\r\n\r\n")
         }
     }

@@ -4,7 +4,7 @@ import GatewayHTTP
 // Each limit of HTTPLimits at its boundary (accepted) and one byte or item past it (rejected).
 
 @Suite struct RequestLineLimit {
-    /// A request line of exactly `length` bytes: `GET /aaa… HTTP/1.1`.
+    /// Returns a request line of exactly `length` bytes: `GET /aaa… HTTP/1.1`.
     private func requestLine(length: Int) -> String {
         "GET /" + String(repeating: "a", count: length - 14) + " HTTP/1.1"
     }
@@ -33,7 +33,7 @@ import GatewayHTTP
 }
 
 @Suite struct HeaderSectionLimit {
-    /// A head whose header section (field lines with CRLF) is exactly `size` bytes.
+    /// Returns a head whose header section (field lines with CRLF) is exactly `size` bytes.
     private func head(sectionSize size: Int) -> String {
         // "Host: gw\r\n" is 10 bytes and "X: \r\n" adds 5.
         "GET / HTTP/1.1\r\nHost: gw\r\nX: " + String(repeating: "v", count: size - 15) + "\r\n\r\n"

@@ -61,6 +61,7 @@ private let malformedCorpus: [(name: String, request: String, status: Int)] = [
     ("unterminated quoted extension", "POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\"x\r\nx\r\n0\r\n\r\n", 400),
     ("folded trailer", "POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\n 2\r\n\r\n", 400),
     ("trailer without colon", "POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nTrailer\r\n\r\n", 400),
+    ("Content-Length spelled with underscore", "POST / HTTP/1.1\r\nHost: gw\r\nContent_Length: 3\r\n\r\nabc", 400),
     ("Connection with quoted option", "GET / HTTP/1.1\r\nHost: gw\r\nConnection: \"close\"\r\n\r\n", 400),
     ("request line too long", "GET /" + String(repeating: "a", count: 8179) + " HTTP/1.1\r\nHost: gw\r\n\r\n", 414),
     ("header section too large", "GET / HTTP/1.1\r\nHost: gw\r\nX: " + String(repeating: "v", count: 32 * 1024) + "\r\n\r\n", 431),

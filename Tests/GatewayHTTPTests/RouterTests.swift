@@ -10,7 +10,7 @@ private func makeRouter(_ routes: [Route]) -> Router {
     }
 }
 
-/// The captures of a match as strings, or nil when the result is not a match.
+/// Returns the captures of a match as strings, or nil when the result is not a match.
 private func captures(_ match: RouteMatch, in path: String) -> [String: String]? {
     guard case .matched(_, let parameters) = match else {
         return nil
@@ -156,8 +156,10 @@ private func routeIndex(_ match: RouteMatch) -> Int? {
         let match = head.map { router.match(method: $0.method, path: $0.path) }
         #expect(match.map(routeIndex) == 5)
         // Capture ranges are offsets into the path slice passed in.
-        if let head, case .matched(_, let parameters)? = match, let range = parameters.range(named: "id") {
-            #expect(string(head.path.dropFirst(range.lowerBound).prefix(range.count)) == "42")
+        if let head, case .matched(_, let parameters)? = match {
+            #expect(string(parameters.value(named: "id", in: head.path)) == "42")
+            #expect(string(parameters.value(named: "keyID", in: head.path)) == "k-1")
+            #expect(parameters.value(named: "other", in: head.path) == nil)
         }
     }
 

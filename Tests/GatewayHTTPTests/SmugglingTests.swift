@@ -7,8 +7,8 @@ import GatewayHTTP
 
 @Suite struct RequestSmuggling {
     @Test func contentLengthZeroWithChunkedHidesNoInnerRequest() {
-        // A front end that trusts Content-Length sees an empty POST followed by the chunk
-        // bytes, and a back end that trusts Transfer-Encoding sees one chunk. Either way
+        // A front end that trusts Content-Length reads an empty POST followed by the chunk
+        // bytes, and a back end that trusts Transfer-Encoding reads one chunk. Either way
         // the inner GET must never be produced.
         let inner = "GET /admin HTTP/1.1\r\nHost: gw\r\n\r\n"
         let chunk = String(inner.utf8.count, radix: 16) + "\r\n" + inner + "\r\n0\r\n\r\n"
@@ -77,6 +77,15 @@ import GatewayHTTP
 
     @Test func transferEncodingWithWhitespaceBeforeColonIsRejected() {
         expectRejected("POST /a HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\nabc", .whitespaceBeforeColon)
+    }
+
+    @Test func framingFieldsSpelledWithUnderscoreAreRejected() {
+        for name in ["Content_Length", "content_length", "Transfer_Encoding", "TRANSFER_ENCODING", "Content-length".replacing("-", with: "_")] {
+            let value = name.lowercased().hasPrefix("content") ? "5" : "chunked"
+            expectRejected("POST /a HTTP/1.1\r\nHost: gw\r\n\(name): \(value)\r\n\r\n", .framingFieldNameWithUnderscore)
+        }
+        // Other names with underscores are ordinary fields.
+        #expect(firstHead("GET / HTTP/1.1\r\nHost: gw\r\nX_Content_Length: 5\r\n\r\n")?.framing == HTTPBodyFraming.none)
     }
 
     @Test func transferEncodingWithControlCharacterIsRejected() {
