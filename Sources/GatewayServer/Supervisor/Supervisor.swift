@@ -7,8 +7,23 @@ import GatewaySystem
 struct WorkerGeneration {
     let number: Int
     let workerCount: Int
-    /// Runs worker `index` of this generation in the forked child; never returns.
-    let runWorker: (_ index: Int) -> Never
+    /// Runs worker `index` of this generation in the forked child; never returns. The
+    /// worker writes a `WorkerReadiness` record to `readinessDescriptor` once it accepts.
+    let runWorker: (_ index: Int, _ readinessDescriptor: Int32) -> Never
+}
+
+/// The 8-byte record a worker writes to the readiness pipe when its event loop accepts
+/// connections. Writes of up to PIPE_BUF bytes to a pipe are atomic (pipe(7)), so records
+/// from several workers never interleave.
+struct WorkerReadiness {
+    var index: UInt32
+    var generation: UInt32
+
+    /// Writes the record; errors are ignored (a supervisor that is gone cannot care).
+    static func announce(index: Int, generation: Int, descriptor: Int32) {
+        var record = WorkerReadiness(index: UInt32(index), generation: UInt32(generation))
+        _ = withUnsafeBytes(of: &record) { write(descriptor, $0.baseAddress, $0.count) }
+    }
 }
 
 /// What the supervisor asks of the service around it.
@@ -20,6 +35,8 @@ protocol SupervisorDelegate: AnyObject {
     func generationRetired(_ generation: Int)
     /// Called once per poll turn, for periodic work (metrics, deadlines of its own).
     func supervisorTick(now: UInt64)
+    /// Extra text for the systemd STATUS= line (keys loaded, request rate), or empty.
+    func statusDetail() -> String
 }
 
 /// The parent process: forks the workers, replaces the ones that die, reloads and stops
@@ -40,6 +57,10 @@ final class Supervisor {
         var quickExits = 0
         /// When a replacement is due (monotonic ns), while the worker is down.
         var restartAt: UInt64? = 0
+        /// True once the running process reported that it accepts connections.
+        var ready = false
+        /// When the slot last lost its process (monotonic ns), for the watchdog.
+        var downSince: UInt64? = nil
     }
 
     private let log: Logger
@@ -55,6 +76,15 @@ final class Supervisor {
     private var retireDeadline: UInt64 = 0
     let metrics: SupervisorMetrics
     let startedAt = SystemCall.monotonicNanoseconds()
+    let notifier: SystemdNotifier
+    private var readinessRead: Int32 = -1
+    private var readinessWrite: Int32 = -1
+    /// The generation for which READY=1 was last sent.
+    private var announcedGeneration = 0
+    private var nextWatchdog: UInt64 = 0
+    /// A worker slot that stays without a process this long makes the service unhealthy,
+    /// and the watchdog pings stop (systemd then restarts the service).
+    static let unhealthyAfterNanoseconds: UInt64 = 60_000_000_000
 
     /// A worker that exits within this many seconds of starting counts as a quick exit.
     static let stableSeconds: Double = 10
@@ -65,8 +95,9 @@ final class Supervisor {
         quickExits <= 1 ? 0 : min(30, 0.1 * Double(1 << min(quickExits - 2, 16)))
     }
 
-    init(generation: WorkerGeneration, shutdownTimeoutSeconds: Double, metrics: SupervisorMetrics, log: Logger, delegate: SupervisorDelegate) {
+    init(generation: WorkerGeneration, shutdownTimeoutSeconds: Double, metrics: SupervisorMetrics, log: Logger, delegate: SupervisorDelegate, notifier: SystemdNotifier) {
         self.log = log
+        self.notifier = notifier
         self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
         self.generation = generation
         self.metrics = metrics
@@ -83,19 +114,25 @@ final class Supervisor {
     /// exit status (0 after a clean stop).
     func run() throws(Errno) -> Int32 {
         try blockSignals()
+        try openReadinessPipe()
         for index in workers.indices { start(index) }
 
         while true {
-            var descriptors = [pollfd(fd: signalDescriptor, events: Int16(POLLIN), revents: 0)] + extraPollDescriptors()
+            var descriptors = [
+                pollfd(fd: signalDescriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: readinessRead, events: Int16(POLLIN), revents: 0),
+            ] + extraPollDescriptors()
             let ready = poll(&descriptors, nfds_t(descriptors.count), pollTimeoutMilliseconds())
             if ready < 0 && cgw_errno() != EINTR { throw Errno(cgw_errno()) }
             if ready > 0 {
                 if descriptors[0].revents != 0 { readSignals() }
-                if descriptors.count > 1 { handleExtraEvents(Array(descriptors[1...])) }
+                if descriptors[1].revents != 0 { readReadiness() }
+                if descriptors.count > 2 { handleExtraEvents(Array(descriptors[2...])) }
             }
             reapWorkers()
             let now = SystemCall.monotonicNanoseconds()
             delegate?.supervisorTick(now: now)
+            pingWatchdog(now: now)
             if stopping {
                 if workers.allSatisfy({ $0.pid == 0 }) && retiring.isEmpty {
                     log.info("gatewayd stopped")
@@ -120,9 +157,60 @@ final class Supervisor {
         }
     }
 
+    private func openReadinessPipe() throws(Errno) {
+        var descriptors: [Int32] = [-1, -1]
+        _ = try SystemCall.retrying { pipe(&descriptors) }
+        readinessRead = descriptors[0]
+        readinessWrite = descriptors[1]
+        _ = cgw_fcntl_set_flags(readinessRead, O_NONBLOCK)
+        _ = cgw_fcntl_set_descriptor_flags(readinessRead, FD_CLOEXEC)
+        _ = cgw_fcntl_set_descriptor_flags(readinessWrite, FD_CLOEXEC)
+    }
+
+    private func readReadiness() {
+        var record = WorkerReadiness(index: 0, generation: 0)
+        let size = MemoryLayout<WorkerReadiness>.size
+        while withUnsafeMutableBytes(of: &record, { read(readinessRead, $0.baseAddress, size) }) == size {
+            let index = Int(record.index)
+            guard Int(record.generation) == generation.number, workers.indices.contains(index) else { continue }
+            workers[index].ready = true
+        }
+        let readyCount = workers.filter(\.ready).count
+        if readyCount == workers.count && announcedGeneration != generation.number && !stopping {
+            announcedGeneration = generation.number
+            log.notice("all workers ready", ["generation": "\(generation.number)", "workers": "\(workers.count)"])
+            notifier.ready(status: statusText())
+        }
+    }
+
+    /// The STATUS= text systemctl status shows.
+    func statusText() -> String {
+        let readyCount = workers.filter(\.ready).count
+        let extra = delegate.map { $0.statusDetail() } ?? ""
+        return "\(readyCount)/\(workers.count) workers ready, generation \(generation.number)\(extra.isEmpty ? "" : ", " + extra)"
+    }
+
+    /// Sends WATCHDOG=1 at half the requested interval while the loop runs and no worker
+    /// slot has been without a process for `unhealthyAfterNanoseconds`.
+    private func pingWatchdog(now: UInt64) {
+        guard let interval = notifier.watchdogMicroseconds, now >= nextWatchdog else { return }
+        nextWatchdog = now + interval * 1000 / 2
+        let unhealthy = workers.contains { worker in
+            guard worker.pid == 0, let since = worker.downSince else { return false }
+            return now - since > Supervisor.unhealthyAfterNanoseconds
+        }
+        if unhealthy {
+            log.error("workers are down, withholding the watchdog ping")
+            return
+        }
+        notifier.watchdog()
+        notifier.status(statusText())
+    }
+
     private func pollTimeoutMilliseconds() -> Int32 {
         let now = SystemCall.monotonicNanoseconds()
         var next: UInt64 = now + 1_000_000_000
+        if notifier.watchdogMicroseconds != nil { next = min(next, max(now, nextWatchdog)) }
         for worker in workers where worker.pid == 0 {
             if let due = worker.restartAt { next = min(next, due) }
         }
@@ -146,7 +234,8 @@ final class Supervisor {
         if pid == 0 {
             // The child keeps the blocked signal mask; the worker makes its own signalfd.
             SystemCall.close(signalDescriptor)
-            generation.runWorker(index)
+            SystemCall.close(readinessRead)
+            generation.runWorker(index, readinessWrite)
         }
         if pid < 0 {
             let error = Errno(cgw_errno())
@@ -158,6 +247,8 @@ final class Supervisor {
         workers[index].generation = generation.number
         workers[index].startedAt = SystemCall.monotonicNanoseconds()
         workers[index].restartAt = nil
+        workers[index].ready = false
+        workers[index].downSince = nil
         log.info("worker started", ["worker": "\(index)", "pid": "\(pid)", "generation": "\(generation.number)"])
     }
 
@@ -196,8 +287,11 @@ final class Supervisor {
             return .busy
         }
         log.notice("reload requested", ["generation": "\(generation.number)"])
+        notifier.reloading()
         guard let next = delegate?.makeNextGeneration(number: generation.number + 1) else {
             metrics.reloadsFailed += 1
+            // The running generation stays: tell systemd the reload is over.
+            notifier.ready(status: statusText())
             return .invalidConfiguration
         }
         for worker in workers where worker.pid > 0 {
@@ -218,6 +312,7 @@ final class Supervisor {
     func beginStop(signal: Int32) {
         guard !stopping else { return }
         stopping = true
+        notifier.stopping()
         stopDeadline = SystemCall.monotonicNanoseconds() + UInt64((shutdownTimeoutSeconds + 2) * 1e9)
         let name = signal == SIGINT ? "SIGINT" : signal == SIGQUIT ? "SIGQUIT" : signal == 0 ? "control" : "SIGTERM"
         log.info("stopping", ["signal": name])
@@ -251,6 +346,8 @@ final class Supervisor {
         let now = SystemCall.monotonicNanoseconds()
         let lived = Double(now - workers[index].startedAt) / 1e9
         workers[index].pid = 0
+        workers[index].ready = false
+        workers[index].downSince = now
         if stopping {
             log.info("worker exited", ["worker": "\(index)", "status": Supervisor.describe(status)])
             return
