@@ -15,7 +15,7 @@ struct BindingTests {
         #expect(thumbprint.contains("-") || thumbprint.contains("_"))
     }
 
-    @Test("A1: only the base64url spelling of the digest matches")
+    @Test("only the base64url spelling of the digest matches")
     func a1Spellings() throws {
         let digest = try #require(Base64URL.decode(thumbprint))
         let lowerHex = digest.map { String(format: "%02x", $0) }.joined()
@@ -33,7 +33,7 @@ struct BindingTests {
         }
     }
 
-    @Test("A2: padded thumbprint, SHA-1 only and wrong types fail")
+    @Test("padded thumbprint, SHA-1 only and wrong types fail")
     func a2Forms() {
         #expect(Fixture.failure(of: Fixture.token(["cnf": ["x5t#S256": thumbprint + "="]])) == .thumbprintMismatch)
         #expect(Fixture.failure(of: Fixture.token(["cnf": ["x5t": "AAAAAAAAAAAAAAAAAAAAAAAAAAA"]])) == .unboundToken)
