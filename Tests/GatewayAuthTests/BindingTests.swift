@@ -1,3 +1,4 @@
+import CGatewaySystem
 import Foundation
 import Testing
 @testable import GatewayAuth
@@ -13,6 +14,18 @@ struct BindingTests {
         #expect(computed.description == thumbprint)
         #expect(computed.bytes.count == CertificateThumbprint.encodedCount)
         #expect(thumbprint.contains("-") || thumbprint.contains("_"))
+    }
+
+    @Test("thumbprint of an OpenSSL X509 equals the DER one")
+    func thumbprintFromX509() throws {
+        let der = Fixture.mint.clientCertificate
+        let certificate = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+            var cursor = buffer.baseAddress
+            return d2i_X509(nil, &cursor, buffer.count)
+        }
+        let x509 = try #require(certificate)
+        defer { X509_free(x509) }
+        #expect(CertificateThumbprint(certificate: x509) == Fixture.connectionThumbprint)
     }
 
     @Test("only the base64url spelling of the digest matches")
