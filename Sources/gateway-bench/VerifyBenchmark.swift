@@ -198,7 +198,7 @@ enum VerifyBenchmark {
 
     static func bigNumberParameter(_ key: OpaquePointer, _ name: String, size: Int32 = 0) -> String {
         var number: OpaquePointer? = nil
-        guard EVP_PKEY_get_bn_param(key, name, &number) == 1, let number else { fatalError("cannot read \(name)") }
+        guard EVP_PKEY_get_bn_param(key, name, &number) == 1, let number else { fatalError("OpenSSL could not read the \(name) parameter of a generated key") }
         defer { BN_free(number) }
         let length = size > 0 ? size : (BN_num_bits(number) + 7) / 8
         var bytes = [UInt8](repeating: 0, count: Int(length))
@@ -219,7 +219,7 @@ enum VerifyBenchmark {
     static func edJWK(_ key: OpaquePointer, keyID: String) -> String {
         var raw = [UInt8](repeating: 0, count: 32)
         var length = raw.count
-        guard EVP_PKEY_get_raw_public_key(key, &raw, &length) == 1, length == 32 else { fatalError("cannot read the Ed25519 key") }
+        guard EVP_PKEY_get_raw_public_key(key, &raw, &length) == 1, length == 32 else { fatalError("OpenSSL could not read the generated Ed25519 public key") }
         return "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"\(keyID)\",\"x\":\"\(Base64URL.encodeToString(raw))\"}"
     }
 }

@@ -1,5 +1,5 @@
 // gateway-bench: micro-benchmarks of the gateway's building blocks. Each subcommand
-// lives in its own file; this file only dispatches.
+// lives in its own file, and this file only dispatches.
 import Glibc
 
 let usage = """

@@ -1,3 +1,4 @@
+import CGatewaySystem
 import Foundation
 import Testing
 @testable import GatewayAuth
@@ -15,7 +16,19 @@ struct BindingTests {
         #expect(thumbprint.contains("-") || thumbprint.contains("_"))
     }
 
-    @Test("A1: only the base64url spelling of the digest matches")
+    @Test("thumbprint of an OpenSSL X509 equals the DER one")
+    func thumbprintFromX509() throws {
+        let der = Fixture.mint.clientCertificate
+        let certificate = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+            var cursor = buffer.baseAddress
+            return d2i_X509(nil, &cursor, buffer.count)
+        }
+        let x509 = try #require(certificate)
+        defer { X509_free(x509) }
+        #expect(CertificateThumbprint(certificate: x509) == Fixture.connectionThumbprint)
+    }
+
+    @Test("only the base64url spelling of the digest matches")
     func a1Spellings() throws {
         let digest = try #require(Base64URL.decode(thumbprint))
         let lowerHex = digest.map { String(format: "%02x", $0) }.joined()
@@ -33,7 +46,7 @@ struct BindingTests {
         }
     }
 
-    @Test("A2: padded thumbprint, SHA-1 only and wrong types fail")
+    @Test("padded thumbprint, SHA-1 only and wrong types fail")
     func a2Forms() {
         #expect(Fixture.failure(of: Fixture.token(["cnf": ["x5t#S256": thumbprint + "="]])) == .thumbprintMismatch)
         #expect(Fixture.failure(of: Fixture.token(["cnf": ["x5t": "AAAAAAAAAAAAAAAAAAAAAAAAAAA"]])) == .unboundToken)

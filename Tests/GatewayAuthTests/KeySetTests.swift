@@ -152,7 +152,7 @@ struct KeySetTests {
 
     // MARK: - Key selection
 
-    @Test("J3: duplicate kid resolves to the sig key, in either order")
+    @Test("duplicate kid resolves to the sig key, in either order")
     func duplicateKeyIDUseEnc() {
         let signing = mint.jwk("rsa2048", ["kid": "k1", "use": "sig"])
         let encryption = mint.jwk("rsa_enc", ["kid": "k1", "use": "enc", "alg": "RSA-OAEP"])
@@ -183,7 +183,7 @@ struct KeySetTests {
         #expect(Fixture.failure(of: Fixture.token(alg: "RS256"), validator: validator) == .unknownKey)
     }
 
-    @Test("J4: without kid, compatible keys are tried")
+    @Test("without kid, compatible keys are tried")
     func noKeyID() {
         let one = Fixture.validator(keySet: Fixture.keySet([mint.jwk("rsa2048")]))
         #expect(Fixture.failure(of: Fixture.token(kid: nil), validator: one) == nil)

@@ -20,7 +20,8 @@ struct SignatureTests {
 
     static let allKeys = ["rsa2048", "rsa3072", "rsa4096", "p256", "p384", "p521", "ed25519"]
 
-    /// A validator that allows every algorithm and holds every key, with kid = key name.
+    /// Returns a validator that allows every algorithm and contains every key, with the
+    /// key name as kid.
     static func validator() -> TokenValidator {
         let keySet = Fixture.keySet(allKeys.map { Fixture.mint.jwk($0, ["kid": $0]) })
         return Fixture.validator(keySet: keySet, algorithms: SignatureAlgorithm.allCases)
@@ -98,11 +99,11 @@ struct SignatureTests {
         #expect(Fixture.failure(of: token) == .unknownKey)
     }
 
-    // MARK: - J5: ES256 signature encodings
+    // MARK: - ES256 signature encodings
 
     private static let p256Order: [UInt8] = ECCurve.p256.order
 
-    /// An ES256 token from PyJWT and a validator holding its key.
+    /// Returns an ES256 token from PyJWT and a validator with its key.
     private func es256Token() -> (String, TokenValidator) {
         let token = Fixture.token(key: "p256", alg: "ES256", kid: "ec")
         let validator = Fixture.validator(keySet: Fixture.keySet([Fixture.mint.jwk("p256", ["kid": "ec"])]))
@@ -114,14 +115,14 @@ struct SignatureTests {
         return tokenParts[0] + "." + tokenParts[1] + "." + Base64URL.encodeToString(signature)
     }
 
-    @Test("J5: raw r||s from PyJWT passes")
+    @Test("raw r||s from PyJWT passes")
     func es256RawSignaturePasses() throws {
         let (token, validator) = es256Token()
         #expect(Base64URL.decode(parts(token)[2])?.count == 64)
         #expect(Fixture.failure(of: token, validator: validator) == nil)
     }
 
-    @Test("J5: zero, out-of-range and DER signatures fail")
+    @Test("zero, out-of-range and DER signatures fail")
     func es256BadSignaturesFail() throws {
         let (token, validator) = es256Token()
         let real = try #require(Base64URL.decode(parts(token)[2]))
@@ -150,7 +151,7 @@ struct SignatureTests {
         }
     }
 
-    @Test("J5: DER-encoded ECDSA signature fails")
+    @Test("DER-encoded ECDSA signature fails")
     func es256DERSignatureFails() throws {
         let header = #"{"alg":"ES256","kid":"ec"}"#
         let payload = #"{"iss":"https://issuer.example","aud":"https://api.example","exp":1800003600}"#
