@@ -25,6 +25,7 @@ final class Service: SupervisorDelegate {
 
     func run() throws(StartupError) -> Int32 {
         let configuration = runtime.configuration
+        adoptPassedSockets(for: configuration)
         try bindListeners(for: configuration)
         let generation = makeGeneration(number: 1, runtime: runtime)
         log.info("gatewayd starting", [
@@ -32,9 +33,12 @@ final class Service: SupervisorDelegate {
             "listen": configuration.listen.map(\.description).joined(separator: ","),
             "config": configPath,
         ])
+        let notifier = SystemdNotifier()
+        SystemdNotifier.clearEnvironment()
+        try dropPrivileges(configuration)
         let supervisor = Supervisor(
             generation: generation, shutdownTimeoutSeconds: Double(configuration.shutdownTimeoutSeconds),
-            metrics: SupervisorMetrics(), log: log, delegate: self)
+            metrics: SupervisorMetrics(), log: log, delegate: self, notifier: notifier)
         self.supervisor = supervisor
         do {
             return try supervisor.run()
@@ -44,6 +48,25 @@ final class Service: SupervisorDelegate {
     }
 
     // MARK: Listeners
+
+    /// Takes over sockets passed by systemd (socket activation) for the configured
+    /// addresses, then binds every configured address that has no socket yet.
+    private func adoptPassedSockets(for configuration: GatewayConfiguration) {
+        for (descriptor, address) in SocketActivation.takePassedSockets() {
+            let match = configuration.listen.first { configured in
+                configured.port == address.port
+                    && (configured.host == address.host || (configured.host == "*" && address.host == "0.0.0.0"))
+            }
+            if let match, listeners[match] == nil {
+                _ = try? Socket.setOption(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+                listeners[match] = descriptor
+                log.info("using socket passed by systemd", ["listen": match.description, "fd": "\(descriptor)"])
+            } else {
+                log.warning("closing socket passed by systemd that matches no listen entry", ["address": address.description, "fd": "\(descriptor)"])
+                SystemCall.close(descriptor)
+            }
+        }
+    }
 
     /// Binds every configured address that has no socket yet.
     private func bindListeners(for configuration: GatewayConfiguration) throws(StartupError) {
@@ -72,8 +95,8 @@ final class Service: SupervisorDelegate {
     private func makeGeneration(number: Int, runtime: GatewayRuntime) -> WorkerGeneration {
         let listenerDescriptors = descriptors(for: runtime.configuration)
         let log = self.log
-        return WorkerGeneration(number: number, workerCount: runtime.configuration.workers.resolvedCount) { index in
-            Service.runWorker(index, generation: number, runtime: runtime, listeners: listenerDescriptors, log: log)
+        return WorkerGeneration(number: number, workerCount: runtime.configuration.workers.resolvedCount) { index, readiness in
+            Service.runWorker(index, generation: number, runtime: runtime, listeners: listenerDescriptors, readiness: readiness, log: log)
         }
     }
 
@@ -114,10 +137,49 @@ final class Service: SupervisorDelegate {
 
     func supervisorTick(now: UInt64) {}
 
+    func statusDetail() -> String {
+        let issuers = runtime.configuration.issuers.count
+        let loaded = runtime.staticKeySets.compactMap { $0 }.count
+        return "keys for \(loaded)/\(issuers) issuers"
+    }
+
+    // MARK: Privileges
+
+    /// Switches to `user` (and `group`, else the user's primary group) after the listening
+    /// sockets are bound, when started as root. Files read on reload (certificates, keys,
+    /// JWKS files) must then be readable by that user.
+    private func dropPrivileges(_ configuration: GatewayConfiguration) throws(StartupError) {
+        guard let user = configuration.user else { return }
+        guard getuid() == 0 else {
+            log.warning("not running as root, ignoring user", ["user": user])
+            return
+        }
+        guard let account = getpwnam(user) else {
+            throw StartupError(.configuration, keyPath: "user", "no user named \(user)")
+        }
+        var groupID = account.pointee.pw_gid
+        if let group = configuration.group {
+            guard let entry = getgrnam(group) else {
+                throw StartupError(.configuration, keyPath: "group", "no group named \(group)")
+            }
+            groupID = entry.pointee.gr_gid
+        }
+        let userID = account.pointee.pw_uid
+        var groups = [groupID]
+        guard setgroups(1, &groups) == 0, setgid(groupID) == 0, setuid(userID) == 0 else {
+            throw StartupError(.runtime, keyPath: "user", "cannot switch to user \(user): \(Errno(cgw_errno()).name)")
+        }
+        // setuid(2) from root to another uid drops every capability; verify it stuck.
+        guard setuid(0) != 0 else {
+            throw StartupError(.runtime, keyPath: "user", "switching to user \(user) did not drop root")
+        }
+        log.info("dropped privileges", ["user": user, "uid": "\(userID)", "gid": "\(groupID)"])
+    }
+
     // MARK: Worker process
 
     /// The body of a forked worker process.
-    private static func runWorker(_ index: Int, generation: Int, runtime: GatewayRuntime, listeners: [Int32], log: Logger) -> Never {
+    private static func runWorker(_ index: Int, generation: Int, runtime: GatewayRuntime, listeners: [Int32], readiness: Int32, log: Logger) -> Never {
         let configuration = runtime.configuration
         let metrics = WorkerMetrics()
         let processor = RequestProcessor(
@@ -135,7 +197,7 @@ final class Service: SupervisorDelegate {
             let worker = try Worker(
                 index: index, settings: settings, listeners: listeners, tlsContext: runtime.tlsContext,
                 processor: processor, metrics: metrics, log: log)
-            try worker.run()
+            try worker.run(onReady: { WorkerReadiness.announce(index: index, generation: generation, descriptor: readiness) })
             exit(0)
         } catch let error as IOUringError {
             log.error("io_uring unavailable", ["worker": "\(index)", "error": error.description])

@@ -94,10 +94,14 @@ final class Worker {
     /// Runs until SIGTERM or SIGINT, then drains: stops accepting, lets requests in progress
     /// finish, closes idle connections, and returns once all are closed or
     /// `shutdownTimeoutSeconds` have passed.
-    func run() throws(Errno) {
+    func run(onReady: () -> Void = {}) throws(Errno) {
         try watchSignals()
         now = SystemCall.monotonicNanoseconds()
         for index in listeners.indices { armAccept(index) }
+        // The accepts are queued; the first loop turn submits them. Connections that
+        // arrive before then wait in the listen backlog.
+        ring.submit()
+        onReady()
         log.info("worker event loop running", ["worker": "\(self.index)", "pid": "\(SystemCall.getpid())", "ring_flags": "0x\(String(ring.setupFlags, radix: 16))"])
 
         while true {
