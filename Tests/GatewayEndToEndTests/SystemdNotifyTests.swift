@@ -64,3 +64,4 @@ import Testing
         #expect(stop.contains { $0.contains("STOPPING=1") })
     }
 }
+

@@ -26,14 +26,19 @@ final class GatewayInstance: @unchecked Sendable {
 
     /// Starts gatewayd with `config`, in which `PORT` is replaced by the chosen port, and
     /// waits until it accepts connections.
-    init(pki: TestPKI, config: String, name: String = "gateway.json5", extraArguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// - Parameter launcher: a program and its arguments that start gatewayd, with `PORT`
+    ///   replaced too (e.g. `systemd-socket-activate -l 127.0.0.1:PORT`).
+    init(pki: TestPKI, config: String, name: String = "gateway.json5", extraArguments: [String] = [],
+         environment: [String: String] = [:], launcher: [String] = []) throws {
         port = try GatewayInstance.freePort()
         configPath = pki.path(name)
         try config.replacingOccurrences(of: "PORT", with: String(port)).write(toFile: configPath, atomically: true, encoding: .utf8)
 
         process = Process()
-        process.executableURL = URL(fileURLWithPath: GatewayInstance.builtProgram("gatewayd"))
-        process.arguments = ["--config", configPath] + extraArguments
+        let gatewayd = [GatewayInstance.builtProgram("gatewayd"), "--config", configPath] + extraArguments
+        let command = launcher.map { $0.replacingOccurrences(of: "PORT", with: String(port)) } + gatewayd
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         }
@@ -47,7 +52,27 @@ final class GatewayInstance: @unchecked Sendable {
             self.logLock.unlock()
         }
         try process.run()
+        GatewayInstance.registerForExit(process.processIdentifier)
         try waitUntilListening()
+    }
+
+    /// Pids of every gatewayd the tests started. Shared fixtures live until the test process
+    /// exits, so an atexit handler sends them SIGTERM rather than leaving them running.
+    nonisolated(unsafe) private static var startedProcesses: [Int32] = []
+    private static let registryLock = NSLock()
+    private static let installExitHandler: Void = {
+        atexit {
+            GatewayInstance.registryLock.lock()
+            for pid in GatewayInstance.startedProcesses { kill(pid, SIGTERM) }
+            GatewayInstance.registryLock.unlock()
+        }
+    }()
+
+    private static func registerForExit(_ pid: Int32) {
+        _ = installExitHandler
+        registryLock.lock()
+        startedProcesses.append(pid)
+        registryLock.unlock()
     }
 
     deinit {
