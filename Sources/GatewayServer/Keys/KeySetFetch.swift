@@ -1,5 +1,6 @@
 import GatewayAuth
 import GatewayConfig
+import GatewaySystem
 
 /// A key set that was fetched and checked: it parses as a JWK Set and contains at least
 /// one usable key.
@@ -52,12 +53,13 @@ public final class KeySetFetch {
     /// Fetches the key set, with discovery first when needed.
     ///
     /// - Parameters:
-    ///   - now: CLOCK_MONOTONIC seconds, to age the cached discovery metadata.
-    ///   - deadline: CLOCK_MONOTONIC seconds after which any request fails with
-    ///     `.timeout`. Each request also has its own `requestTimeoutSeconds`.
+    ///   - now: monotonic seconds, to age the cached discovery metadata.
+    ///   - timeLimit: seconds from now after which any request fails with `.timeout`.
+    ///     Each request also has its own `requestTimeoutSeconds`.
     ///   - isCancelled: polled during transfers, at least once a second. Returning true
     ///     aborts the fetch with `.cancelled`.
-    public func fetch(now: Double, deadline: Double = .infinity, isCancelled: () -> Bool = { false }) throws(KeyFetchError) -> FetchedKeySet {
+    public func fetch(now: Double, timeLimit: Double = .infinity, isCancelled: () -> Bool = { false }) throws(KeyFetchError) -> FetchedKeySet {
+        let deadline = Double(SystemCall.monotonicNanoseconds()) / 1e9 + timeLimit
         let jwksURI: String
         switch source {
         case .jwksURI(let uri):
