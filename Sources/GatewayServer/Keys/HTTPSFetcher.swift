@@ -272,7 +272,8 @@ struct FetchURL: Equatable {
             throw .invalidURL("\(String(reflecting: text)) has no host")
         }
         if part(CURLUPART_USER) != nil {
-            throw .invalidURL("\(String(reflecting: text)) must not contain user information")
+            // The URL is left out of the message, because its user information may be a password.
+            throw .invalidURL("a URL with host \(host) must not contain user information")
         }
         switch scheme {
         case "https":
