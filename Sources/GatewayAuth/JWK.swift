@@ -26,7 +26,8 @@ public final class VerificationKey: @unchecked Sendable {
         EVP_PKEY_free(evpKey)
     }
 
-    /// Size of the key in bits: the modulus for RSA, the group order for EC keys.
+    /// Size of the key in bits as OpenSSL reports it: the modulus for RSA, the group order
+    /// for EC keys, 256 for Ed25519.
     public var bits: Int {
         Int(EVP_PKEY_get_bits(evpKey))
     }

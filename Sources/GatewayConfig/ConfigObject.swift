@@ -128,8 +128,8 @@ enum FoundValue: Decodable, CustomStringConvertible {
         case .number(let value):
             return formatNumber(value)
         case .string(let value):
-            let shown = value.count > 60 ? String(value.prefix(60)) + "…" : value
-            return String(reflecting: shown)
+            let truncated = value.count > 60 ? String(value.prefix(60)) + "…" : value
+            return String(reflecting: truncated)
         case .array:
             return "an array"
         case .object:
@@ -163,17 +163,13 @@ struct ConfigObject {
         }
         self.options = options
 
+        let expected = codingPath.isEmpty ? "the top level must be an object" : "expected an object"
         do {
             container = try decoder.container(keyedBy: ConfigKey.self)
-        } catch let error as DecodingError {
-            guard case .typeMismatch = error else {
-                if case .valueNotFound = error {
-                    throw ConfigurationError(keyPath: formatKeyPath(codingPath), message: "expected an object, found null")
-                }
-                throw error
-            }
+        } catch DecodingError.valueNotFound {
+            throw ConfigurationError(keyPath: formatKeyPath(codingPath), message: "\(expected), found null")
+        } catch DecodingError.typeMismatch {
             let found = try FoundValue(from: decoder)
-            let expected = codingPath.isEmpty ? "the top level must be an object" : "expected an object"
             throw ConfigurationError(keyPath: formatKeyPath(codingPath), message: "\(expected), found \(found)")
         }
 
@@ -201,11 +197,6 @@ struct ConfigObject {
         return formatKeyPath(path)
     }
 
-    /// The object's own path, for errors that involve several of its keys.
-    var ownPath: String {
-        formatKeyPath(codingPath)
-    }
-
     func error(_ key: String, index: Int? = nil, _ message: String) -> ConfigurationError {
         ConfigurationError(keyPath: keyPath(key, index: index), message: message)
     }
@@ -218,7 +209,7 @@ struct ConfigObject {
         return value
     }
 
-    /// Whether the key is present with a value other than `null`.
+    /// Returns whether the key is present with a value other than `null`.
     func contains(_ key: String) -> Bool {
         let codingKey = ConfigKey(key)
         guard container.contains(codingKey) else {
@@ -261,8 +252,8 @@ struct ConfigObject {
         do {
             value = try container.decode(Int.self, forKey: ConfigKey(key))
         } catch {
-            // JSONDecoder throws an internal error type, not a DecodingError, for numbers
-            // such as 1.5 or 1e30 that do not fit in Int.
+            // Non-numbers fail with typeMismatch. Numbers that do not fit in Int, such as
+            // 1.5 or 1e30, fail with an error type internal to Foundation.
             let found = try self.found(key)
             switch found {
             case .number, .unrepresentableNumber:
@@ -372,16 +363,11 @@ func describeRange(_ range: ClosedRange<Int>) -> String {
 /// Returns the known key that `name` most likely misspells, if any is close enough.
 func closestKey(to name: String, among known: [String]) -> String? {
     let lowered = name.lowercased()
-    var best: (key: String, distance: Int)?
-    for key in known {
-        let distance = editDistance(lowered, key.lowercased())
-        if best == nil || distance < best!.distance {
-            best = (key, distance)
-        }
-    }
+
     // One edit per three characters catches typos without suggesting unrelated keys.
-    if let best, best.distance <= max(1, name.count / 3) {
-        return best.key
+    let distances = known.map { editDistance(lowered, $0.lowercased()) }
+    if let smallest = distances.min(), smallest <= max(1, name.count / 3) {
+        return known[distances.firstIndex(of: smallest)!]
     }
 
     // A long shared prefix catches a changed suffix, such as maxBodySize for

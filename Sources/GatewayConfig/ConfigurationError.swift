@@ -10,7 +10,7 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable, Sen
     /// Location of the offending value, such as `issuers[0].audiences` or
     /// `tls.clientCertficate`. Empty for errors about the whole file.
     public var keyPath: String
-    /// What is wrong and, where possible, what to write instead.
+    /// Description of the problem and, where possible, of the fix.
     public var message: String
     /// 1-based line of a syntax error or duplicate key, when known.
     public var line: Int?

@@ -3,7 +3,7 @@ import Foundation
 /// The gateway's configuration, decoded from a JSON5 file and validated.
 ///
 /// Every file path is absolute, resolved against the folder of the configuration file.
-/// Decoding checks syntax, types, keys and values but not the file system; call
+/// Decoding checks syntax, types, keys and values, but not the file system. Call
 /// `validateFiles()` to check that the referenced files can be read.
 public struct GatewayConfiguration: Sendable, Equatable {
     /// Path of the file this configuration was loaded from, as given to `load(path:)`, or
@@ -255,7 +255,7 @@ extension GatewayConfiguration: ConfigSection {
     }
 }
 
-/// The key path of a DecodingError, including the missing key of `keyNotFound`.
+/// Returns the key path of a DecodingError, including the missing key of `keyNotFound`.
 private func decodingErrorPath(_ error: DecodingError) -> String {
     switch error {
     case .keyNotFound(let key, let context):

@@ -22,7 +22,7 @@ extension GatewayConfiguration {
         public static let defaultAllowed: [SignatureAlgorithm] = [.rs256, .ps256, .es256, .edDSA]
     }
 
-    /// Where an issuer's signing keys come from.
+    /// Source of an issuer's signing keys.
     public enum KeySource: Sendable, Equatable {
         /// A JWKS document read from this absolute path. Nothing is fetched.
         case jwksFile(String)
@@ -304,7 +304,7 @@ func checkFetchURL(_ text: String, forbidQueryAndFragment: Bool = false) -> Inva
     return nil
 }
 
-/// The OpenID Connect Discovery 1.0 metadata URL: the issuer without a trailing `/`,
+/// Returns the OpenID Connect Discovery 1.0 metadata URL: the issuer without a trailing `/`,
 /// followed by `/.well-known/openid-configuration`.
 func openIDMetadataURL(issuer: String) -> String {
     var base = Substring(issuer)

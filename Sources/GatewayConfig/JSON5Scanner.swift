@@ -16,8 +16,8 @@ enum JSON5ScanResult: Equatable {
 /// before decoding, and its syntax errors are final.
 ///
 /// It accepts the JSON5 1.0.0 grammar (https://spec.json5.org) minus the parts that
-/// JSONDecoder in swift-foundation 6.3 rejects or decodes differently, so that every text
-/// it accepts decodes as written:
+/// JSONDecoder of the Swift 6.3.1 toolchain on Linux rejects or decodes differently, so
+/// that every text it accepts decodes as written:
 /// - whitespace other than ASCII space, tab, LF, CR, VT and FF, except a leading BOM
 /// - control characters inside strings, escapes `\v` and `\0`, lone surrogates, `\u0000`
 /// - a backslash before a line break, which JSONDecoder keeps as a line break

@@ -142,8 +142,8 @@ extension GatewayConfiguration {
     }
 }
 
-/// Reason a value is invalid, turned into a `ConfigurationError` by the caller, which
-/// knows the key path.
+/// Reason a value is invalid. The caller turns it into a `ConfigurationError` with the
+/// key path.
 struct InvalidValue: Error {
     var message: String
 

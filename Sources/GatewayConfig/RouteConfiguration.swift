@@ -1,5 +1,5 @@
 extension GatewayConfiguration {
-    /// How a route checks that the access token is bound to the client certificate
+    /// Policy for checking that the access token is bound to the client certificate
     /// (RFC 8705 `cnf` claim with `x5t#S256`).
     public enum CertificateBindingMode: String, Sendable, Equatable, CaseIterable, ConfigChoice {
         /// The token must carry a certificate thumbprint that matches the client

@@ -105,8 +105,8 @@ extension GatewayConfiguration {
 
         public static let defaultSocket = "/run/gateway/control.sock"
 
-        /// Longest socket path Linux accepts: `sun_path` holds 108 bytes, including the
-        /// terminating NUL.
+        /// Longest socket path Linux accepts, because `sun_path` is 108 bytes including
+        /// the terminating NUL.
         public static let maxSocketPathBytes = 107
 
         public init(socket: String = ControlConfiguration.defaultSocket) {

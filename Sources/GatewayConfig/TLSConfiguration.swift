@@ -1,5 +1,5 @@
 extension GatewayConfiguration {
-    /// Whether the TLS handshake asks the client for a certificate.
+    /// Client certificate policy of the TLS handshake.
     public enum ClientCertificateMode: String, Sendable, Equatable, CaseIterable, ConfigChoice {
         /// Never ask for a client certificate.
         case none

@@ -52,6 +52,31 @@ struct SignatureTests {
         #expect(Fixture.failure(of: spliced, validator: Self.validator()) == .badSignature)
     }
 
+    @Test("verifier stays correct beyond its template cache")
+    func templateCacheEviction() throws {
+        let names = ["rsa2048", "rsa2048b", "rsa_enc", "rsa3072", "rsa4096"]
+        let algorithms: [SignatureAlgorithm] = [.rs256, .rs384, .rs512, .ps256, .ps384, .ps512]
+        let keys = Fixture.keySet(names.map { Fixture.mint.jwk($0, ["kid": $0]) }).keys
+        #expect(keys.count * algorithms.count > SignatureVerifier.maxTemplates)
+        var signed: [(VerificationKey, SignatureAlgorithm, [UInt8], [UInt8])] = []
+        for (name, key) in zip(names, keys) {
+            for algorithm in algorithms {
+                let token = Fixture.mint.sign(key: name, alg: algorithm.rawValue, header: #"{"alg":"\#(algorithm.rawValue)"}"#, payload: "{}")
+                let tokenParts = parts(token)
+                let message = Array((tokenParts[0] + "." + tokenParts[1]).utf8)
+                signed.append((key, algorithm, message, try #require(Base64URL.decode(tokenParts[2]))))
+            }
+        }
+        let verifier = SignatureVerifier()
+        for round in 0..<2 {
+            for (index, (key, algorithm, message, signature)) in signed.enumerated() {
+                #expect(verifier.verify(signature: signature, message: message, key: key, algorithm: algorithm), "round \(round) case \(index)")
+                let other = signed[(index + algorithms.count) % signed.count].0
+                #expect(!verifier.verify(signature: signature, message: message, key: other, algorithm: algorithm), "round \(round) case \(index)")
+            }
+        }
+    }
+
     @Test("signature by another key of the same kind fails")
     func otherKeyFails() {
         let token = Fixture.token(key: "rsa2048b", alg: "RS256", kid: "k1")

@@ -3,31 +3,39 @@ import Glibc
 import GatewayConfig
 import GatewaySystem
 
-/// A running gateway: the listening sockets, the supervisor and its forked workers.
-final class Service {
-    private let runtime: GatewayRuntime
-    private let log: Logger
-    private var listeners: [Int32] = []
+/// A running gateway: the listening sockets, the supervisor and its forked workers, and
+/// reloads that swap the configuration without closing the listening sockets.
+final class Service: SupervisorDelegate {
+    private let configPath: String
+    private let handlers: HandlerRegistry
+    private var runtime: GatewayRuntime
+    private var log: Logger
+    /// Listening sockets by address; kept across reloads while the address stays configured.
+    private var listeners: [GatewayConfiguration.ListenAddress: Int32] = [:]
+    /// Sockets of addresses a reload removed, closed once the old generation has retired.
+    private var retiredListeners: [Int32] = []
+    private var supervisor: Supervisor?
 
-    init(runtime: GatewayRuntime, log: Logger) {
+    init(configPath: String, runtime: GatewayRuntime, handlers: HandlerRegistry, log: Logger) {
+        self.configPath = configPath
         self.runtime = runtime
+        self.handlers = handlers
         self.log = log
     }
 
     func run() throws(StartupError) -> Int32 {
         let configuration = runtime.configuration
-        try bindListeners()
-        let workerCount = configuration.workers.resolvedCount
+        try bindListeners(for: configuration)
+        let generation = makeGeneration(number: 1, runtime: runtime)
         log.info("gatewayd starting", [
-            "version": GatewayCommand.version, "workers": "\(workerCount)",
+            "version": GatewayCommand.version, "workers": "\(generation.workerCount)",
             "listen": configuration.listen.map(\.description).joined(separator: ","),
-            "config": configuration.sourceFile,
+            "config": configPath,
         ])
         let supervisor = Supervisor(
-            workerCount: workerCount,
-            shutdownTimeoutSeconds: Double(configuration.shutdownTimeoutSeconds),
-            metrics: SupervisorMetrics(), log: log,
-            runWorker: { [self] index in runWorker(index) })
+            generation: generation, shutdownTimeoutSeconds: Double(configuration.shutdownTimeoutSeconds),
+            metrics: SupervisorMetrics(), log: log, delegate: self)
+        self.supervisor = supervisor
         do {
             return try supervisor.run()
         } catch {
@@ -35,9 +43,12 @@ final class Service {
         }
     }
 
-    private func bindListeners() throws(StartupError) {
-        for (index, address) in runtime.configuration.listen.enumerated() {
-            guard let socketAddress = SocketAddress(host: address.host, port: address.port) else {
+    // MARK: Listeners
+
+    /// Binds every configured address that has no socket yet.
+    private func bindListeners(for configuration: GatewayConfiguration) throws(StartupError) {
+        for (index, address) in configuration.listen.enumerated() where listeners[address] == nil {
+            guard let socketAddress = SocketAddress(host: address.host == "*" ? "0.0.0.0" : address.host, port: address.port) else {
                 throw StartupError(.configuration, keyPath: "listen[\(index)]", "\(address) is not an IP address")
             }
             do {
@@ -45,15 +56,68 @@ final class Service {
                 // Accepted sockets inherit TCP_NODELAY from the listener, so responses are
                 // not held back by Nagle's algorithm and no per-connection setsockopt is needed.
                 try Socket.setOption(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-                listeners.append(descriptor)
+                listeners[address] = descriptor
             } catch {
                 throw StartupError(.runtime, keyPath: "listen[\(index)]", "cannot listen on \(address): \(error.name) (\(error.message))")
             }
         }
     }
 
+    private func descriptors(for configuration: GatewayConfiguration) -> [Int32] {
+        configuration.listen.compactMap { listeners[$0] }
+    }
+
+    // MARK: Generations
+
+    private func makeGeneration(number: Int, runtime: GatewayRuntime) -> WorkerGeneration {
+        let listenerDescriptors = descriptors(for: runtime.configuration)
+        let log = self.log
+        return WorkerGeneration(number: number, workerCount: runtime.configuration.workers.resolvedCount) { index in
+            Service.runWorker(index, generation: number, runtime: runtime, listeners: listenerDescriptors, log: log)
+        }
+    }
+
+    func makeNextGeneration(number: Int) -> WorkerGeneration? {
+        let configuration: GatewayConfiguration
+        let next: GatewayRuntime
+        do {
+            configuration = try GatewayConfiguration.load(path: configPath)
+            next = try GatewayRuntime(configuration: configuration, handlers: handlers, log: log)
+        } catch let error as StartupError {
+            log.error("reload failed, keeping the running configuration", ["config": configPath, "error": error.description])
+            return nil
+        } catch {
+            log.error("reload failed, keeping the running configuration", ["config": configPath, "error": "\(error)"])
+            return nil
+        }
+        do {
+            try bindListeners(for: configuration)
+        } catch {
+            log.error("reload failed, keeping the running configuration", ["config": configPath, "error": error.description])
+            return nil
+        }
+        let kept = Set(configuration.listen)
+        for (address, descriptor) in listeners where !kept.contains(address) {
+            retiredListeners.append(descriptor)
+            listeners[address] = nil
+        }
+        runtime = next
+        log.minimumLevel = LogLevel(name: configuration.log.level.rawValue) ?? .info
+        return makeGeneration(number: number, runtime: next)
+    }
+
+    func generationRetired(_ generation: Int) {
+        for descriptor in retiredListeners { SystemCall.close(descriptor) }
+        retiredListeners.removeAll()
+        log.notice("generation retired", ["generation": "\(generation)"])
+    }
+
+    func supervisorTick(now: UInt64) {}
+
+    // MARK: Worker process
+
     /// The body of a forked worker process.
-    private func runWorker(_ index: Int) -> Never {
+    private static func runWorker(_ index: Int, generation: Int, runtime: GatewayRuntime, listeners: [Int32], log: Logger) -> Never {
         let configuration = runtime.configuration
         let metrics = WorkerMetrics()
         let processor = RequestProcessor(

@@ -40,6 +40,13 @@ enum Fixture {
         return mint.encode(key: key, alg: alg, headers: headers, payload: claims(changes))
     }
 
+    /// Like `token`, but the claims are serialized here and signed by PyJWT's RS256 over
+    /// the exact text, for claims `jwt.encode` refuses to write.
+    static func rawToken(_ changes: [String: Any?]) -> String {
+        let payload = try! JSONSerialization.data(withJSONObject: claims(changes), options: [.sortedKeys])
+        return mint.sign(key: "rsa2048", alg: "RS256", header: #"{"alg":"RS256","kid":"k1"}"#, payload: String(decoding: payload, as: UTF8.self))
+    }
+
     /// A key set built from JWKs, failing the test when the document is rejected.
     static func keySet(_ jwks: [[String: Any]], generation: UInt64 = 1) -> KeySet {
         try! KeySet(jwks: mint.jwks(jwks), generation: generation)

@@ -3,7 +3,7 @@ import Foundation
 /// A `gatewayd` process started from the build folder with a config written for the test,
 /// listening on a free loopback port. `stop` (or deinit) ends it with SIGTERM and, if it
 /// does not exit within 10 seconds, SIGKILL.
-final class GatewayInstance {
+final class GatewayInstance: @unchecked Sendable {
     let port: UInt16
     let configPath: String
     let process: Process
