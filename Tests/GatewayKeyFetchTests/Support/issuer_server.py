@@ -20,6 +20,7 @@ import argparse
 import base64
 import http.server
 import json
+import signal
 import socketserver
 import ssl
 import sys
@@ -204,6 +205,11 @@ def run_command(line: str) -> str:
 
 
 def main() -> None:
+    # The test process may start this one from a thread that blocks most signals, and a
+    # child inherits that mask. Unblock them so that the test's SIGTERM ends the server.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
