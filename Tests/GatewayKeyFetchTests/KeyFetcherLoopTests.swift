@@ -41,7 +41,8 @@ import Testing
             #expect(sink.publishedKeyIDs == ["key-1"])
             let newKey = try server.rotate()
 
-            // A worker sees a token signed with the new key soon after the first fetch.
+            // A token signed with the new key arrives 1 s after the first fetch, within the
+            // cooldown, so the refresh waits until the cooldown ends.
             clock.now += 1
             sink.refreshRequests.insert(0)
             loop.performDueWork(stop: stop)

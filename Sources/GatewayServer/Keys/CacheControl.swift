@@ -1,10 +1,11 @@
-/// What a key set response's `Cache-Control` says about how long it stays fresh.
+/// Freshness of a key set response, read from its `Cache-Control` field.
 public enum CacheLifetime: Sendable, Equatable {
     /// No `max-age`, `no-store` or `no-cache` directive, or only invalid ones.
     case unspecified
     /// `max-age=N`: fresh for N seconds (RFC 9111 §5.2.2.1).
     case maxAge(Int)
-    /// `no-store` or an unqualified `no-cache`: the server asks not to reuse the response.
+    /// `no-store` or an unqualified `no-cache`: the server requests that the response not
+    /// be reused.
     case doNotCache
 
     /// The largest `max-age` kept. RFC 9111 §1.2.2 lets a cache treat any larger
@@ -14,7 +15,7 @@ public enum CacheLifetime: Sendable, Equatable {
     /// Reads a `Cache-Control` field value (RFC 9111 §5.2).
     ///
     /// Directive names are compared case-insensitively, and arguments may be tokens or
-    /// quoted strings, as §5.2 asks recipients to accept. `no-store` and `no-cache` win
+    /// quoted strings, as §5.2 recommends that recipients accept. `no-store` and `no-cache` win
     /// over `max-age`. Of several `max-age` directives the first valid one counts. A
     /// `no-cache` with a field-name argument applies to those fields only, so it is
     /// ignored. Every other directive, `s-maxage` included, is ignored.
@@ -101,7 +102,7 @@ public enum CacheLifetime: Sendable, Equatable {
         return items
     }
 
-    /// The content of a quoted-string with quoted-pairs resolved, or nil when the closing
+    /// Returns the content of a quoted-string with quoted-pairs resolved, or nil when the closing
     /// quote is missing or followed by more text.
     private static func unquote(_ text: Substring) -> Substring? {
         var content = ""
@@ -126,7 +127,7 @@ public enum CacheLifetime: Sendable, Equatable {
 }
 
 extension Substring {
-    /// The text without leading and trailing spaces and tabs (HTTP's OWS).
+    /// Returns the text without leading and trailing spaces and tabs (HTTP's OWS).
     fileprivate func trimmingSpaces() -> Substring {
         var result = self
         while let first = result.first, first == " " || first == "\t" { result.removeFirst() }

@@ -168,7 +168,7 @@ public final class HTTPSFetcher {
         }
     }
 
-    /// All field lines called `name` of the last response, joined by ", ".
+    /// Returns all field lines called `name` of the last response, joined by ", ".
     private func headerValue(_ name: String) -> String? {
         var field: UnsafeMutablePointer<curl_header>?
         // Request -1 selects the last response of the transfer, the one after redirects.
@@ -328,8 +328,8 @@ private let reportProgress: curl_xferinfo_callback = { context, _, _, _, _ in
     return 0
 }
 
-/// curl_global_init, run once per process on first use. A Swift global is initialized
-/// exactly once, even when threads race.
+/// curl_global_init, run once per process on first use. Swift initializes a global
+/// lazily and exactly once, even when threads race.
 private let curlGlobalInitialization: Void = {
     _ = curl_global_init(CGW_CURL_GLOBAL_DEFAULT)
 }()

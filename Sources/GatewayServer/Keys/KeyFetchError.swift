@@ -1,4 +1,4 @@
-/// Why fetching an issuer's metadata or key set failed.
+/// Failure of fetching an issuer's metadata or key set.
 ///
 /// `reason` is a fixed name for logs and the `result` label of
 /// `gateway_jwks_fetches_total`. `message` is for people and contains URLs, status codes
@@ -33,7 +33,7 @@ public enum KeyFetchError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The JWKS is valid JSON but not a JSON object with a `keys` array.
     case invalidKeySet(String)
     /// The JWKS contains no key that the gateway can verify signatures with. The
-    /// descriptions say why each key was skipped and contain no key material.
+    /// descriptions give the reason each key was skipped and contain no key material.
     case noUsableKeys(skipped: [String])
 
     public var reason: String {

@@ -8,6 +8,10 @@ import GatewaySystem
 /// `requestTimeoutSeconds` (discovery and JWKS count as separate requests), and a stop
 /// request aborts a running transfer within about a second. Issuers with `jwksFile` are
 /// left out, because their keys are loaded at startup.
+///
+/// NOTE: an issuer whose server does not respond delays the fetches of the issuers after
+/// it by up to its request timeout, in `runOnce` as well. libcurl's multi interface would
+/// let them run in parallel.
 public final class KeyFetcherLoop {
     /// Seconds between two polls of the sink's refresh requests while nothing is due.
     public let pollInterval: Double
@@ -48,7 +52,7 @@ public final class KeyFetcherLoop {
     /// Indexes (in the configuration's `issuers`) of the issuers whose keys are fetched.
     public var fetchedIssuers: [Int] { states.map(\.index) }
 
-    /// The refresh schedule of issuer `index`, or nil when its keys are not fetched.
+    /// Returns the refresh schedule of issuer `index`, or nil when its keys are not fetched.
     public func schedule(forIssuer index: Int) -> RefreshSchedule? {
         states.first { $0.index == index }?.schedule
     }
@@ -62,7 +66,7 @@ public final class KeyFetcherLoop {
     @discardableResult
     public func runOnce(timeoutSeconds: Double, stop: KeyFetcherStop) -> [Int] {
         let deadline = clock.monotonicSeconds() + timeoutSeconds
-        while !stop.isRequested {
+        while !stop.isRequested && !issuersWithoutKeys.isEmpty {
             performDueWork(deadline: deadline, stop: stop)
             let now = clock.monotonicSeconds()
             if issuersWithoutKeys.isEmpty || now >= deadline { break }
@@ -79,12 +83,13 @@ public final class KeyFetcherLoop {
         }
     }
 
-    /// One turn of the loop: takes refresh requests, runs the fetches that are due and
-    /// withdraws key sets that went stale. `deadline` (monotonic seconds of `clock`)
-    /// bounds the fetches in addition to their own timeouts.
+    /// Runs one turn of the loop: takes refresh requests, runs the fetches that are due
+    /// and withdraws key sets that went stale. `deadline` (monotonic seconds of `clock`)
+    /// bounds the fetches in addition to their own timeouts. Once it has passed, the
+    /// turn ends without starting another fetch.
     public func performDueWork(deadline: Double = .infinity, stop: KeyFetcherStop) {
         for position in states.indices {
-            if stop.isRequested { return }
+            if stop.isRequested || clock.monotonicSeconds() >= deadline { return }
             takeRefreshRequest(position)
             if states[position].schedule.isDue(at: clock.monotonicSeconds()) {
                 fetch(position, deadline: deadline, stop: stop)
@@ -124,7 +129,12 @@ public final class KeyFetcherLoop {
     private func fetch(_ position: Int, deadline: Double, stop: KeyFetcherStop) {
         let index = states[position].index
         let issuer = states[position].fetch.issuer
-        let trigger = states[position].requestedForUnknownKey ? "unknown_kid" : states[position].schedule.lastAttemptAt == nil ? "startup" : "scheduled"
+        var trigger = "scheduled"
+        if states[position].requestedForUnknownKey {
+            trigger = "unknown_kid"
+        } else if states[position].schedule.lastAttemptAt == nil {
+            trigger = "startup"
+        }
         let started = clock.monotonicSeconds()
         let result: Result<FetchedKeySet, KeyFetchError>
         do {

@@ -4,10 +4,11 @@ import GatewayConfig
 
 /// The key-fetcher process that the supervisor forks next to the workers.
 ///
-/// The supervisor never blocks on the network. It forks a child that calls `run` and
-/// exits with its result, restarts the child when it dies, and sends it SIGTERM to stop.
-/// The child publishes the first key sets within `startupTimeoutSeconds`, and the
-/// supervisor waits for them in the sink's memory before it reports ready.
+/// Intended use, so that the supervisor never blocks on the network: the supervisor forks
+/// a child that calls `run` and exits with its result, restarts the child when it dies,
+/// and sends it SIGTERM to stop it. The child publishes the first key sets within
+/// `startupTimeoutSeconds`, and the supervisor waits for them in the sink's memory before
+/// it reports ready.
 public enum KeyFetcherProcess {
     /// Fetches key sets until SIGTERM, SIGINT or SIGQUIT, and returns the exit status:
     /// 0 after a stop signal, 1 when the fetcher could not start.

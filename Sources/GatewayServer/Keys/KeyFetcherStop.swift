@@ -26,7 +26,8 @@ public final class SignalStop: KeyFetcherStop {
         var mask = sigset_t()
         sigemptyset(&mask)
         for signal in [SIGTERM, SIGINT, SIGQUIT, SIGHUP] { sigaddset(&mask, signal) }
-        // pthread_sigmask fails only for an invalid `how`, so its result is not checked.
+        // pthread_sigmask(3) fails only for an invalid `how` or pointer, so its result is
+        // not checked.
         pthread_sigmask(SIG_BLOCK, &mask, nil)
         descriptor = try SystemCall.retrying { signalfd(-1, &mask, Int32(SFD_CLOEXEC | SFD_NONBLOCK)) }
     }

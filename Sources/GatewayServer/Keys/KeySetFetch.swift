@@ -153,7 +153,7 @@ public final class KeySetFetch {
             lifetime: CacheLifetime(cacheControl: response.cacheControl), jwksURI: jwksURI)
     }
 
-    /// A value from a remote document, cut to 100 characters for a message.
+    /// Cuts a value from a remote document to 100 characters for a message.
     private func shortened(_ text: String) -> String {
         text.count <= 100 ? text : String(text.prefix(100)) + "…"
     }

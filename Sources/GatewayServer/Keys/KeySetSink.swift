@@ -1,5 +1,5 @@
-/// Where the key fetcher delivers key sets and reads refresh requests from. gatewayd binds
-/// it to the memory segment that the workers read. `issuer` is always the index of the
+/// Destination of the key fetcher's results and source of its refresh requests. gatewayd
+/// binds it to the memory segment that the workers read. `issuer` is always the index of the
 /// issuer in the configuration's `issuers`.
 ///
 /// Every completed fetch ends in exactly one `publish` or `recordFailure` call, so the

@@ -39,7 +39,7 @@ public struct RefreshPolicy: Sendable, Equatable {
             maxStale: Double(refresh.maxStaleSeconds))
     }
 
-    /// The time from a successful fetch to the next scheduled one: the response's
+    /// Returns the time from a successful fetch to the next scheduled one: the response's
     /// `max-age`, or `defaultInterval` without one, clamped to
     /// [minimumInterval, maximumInterval]. `no-store` and `no-cache` give the minimum.
     public func refreshInterval(for lifetime: CacheLifetime) -> Double {
@@ -52,7 +52,8 @@ public struct RefreshPolicy: Sendable, Equatable {
         return min(max(requested, minimumInterval), maximumInterval)
     }
 
-    /// The delay before the next attempt after `failures` failures in a row (at least 1).
+    /// Returns the delay before the next attempt after `failures` failures in a row (at
+    /// least 1).
     public func retryDelay(afterFailures failures: Int) -> Double {
         let doublings = min(max(failures - 1, 0), 32)
         return min(RefreshPolicy.initialRetryDelay * Double(1 << doublings), minimumInterval)
@@ -64,7 +65,7 @@ public struct RefreshPolicy: Sendable, Equatable {
 /// A pure state machine: the caller passes the time of every event, read from a monotonic
 /// clock in seconds, and performs the fetches itself. A new schedule is due at once.
 public struct RefreshSchedule: Sendable {
-    /// How a request caused by a token with an unknown `kid` was handled.
+    /// Outcome of a refresh request caused by a token with an unknown `kid`.
     public enum UnknownKeyRefresh: Sendable, Equatable {
         /// A fetch is due now.
         case fetchNow

@@ -14,7 +14,7 @@ final class IssuerServer: @unchecked Sendable {
     private let outputDescriptor: Int32
     private var pending: [UInt8] = []
 
-    /// Seconds to wait for the server to start or to answer one command.
+    /// Seconds to wait for the server to start or to reply to one command.
     static let replyTimeout: Double = 10
 
     init() throws {

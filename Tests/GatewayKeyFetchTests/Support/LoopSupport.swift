@@ -90,14 +90,15 @@ func testRefresh(
 }
 
 extension IssuerServer {
-    /// An issuer that finds its keys by discovery, trusting the test CA.
+    /// Returns an issuer that finds its keys by discovery, trusting the test CA.
     func discoveryIssuer(refresh: GatewayConfiguration.KeyRefreshConfiguration = testRefresh(), caFile: String? = nil) -> GatewayConfiguration.IssuerConfiguration {
         GatewayConfiguration.IssuerConfiguration(
             issuer: issuer, keySource: .discovery(metadataURL: metadataURL), caFile: caFile ?? certificates.caFile,
             audiences: ["api"], refresh: refresh)
     }
 
-    /// An issuer that fetches `path` of this server as its `jwksURI`, trusting the test CA.
+    /// Returns an issuer that fetches `path` of this server as its `jwksURI`, trusting
+    /// the test CA.
     func directIssuer(_ path: String = "/jwks", refresh: GatewayConfiguration.KeyRefreshConfiguration = testRefresh(), caFile: String? = nil) -> GatewayConfiguration.IssuerConfiguration {
         GatewayConfiguration.IssuerConfiguration(
             issuer: issuer, keySource: .jwksURI(url(path)), caFile: caFile ?? certificates.caFile,
@@ -113,8 +114,8 @@ func withIssuerServer<Result>(_ body: (IssuerServer) throws -> Result) throws ->
     return try body(server)
 }
 
-/// The `KeyFetchError` thrown by `body`, or nil when it returns. Any other error is a
-/// test failure.
+/// Returns the `KeyFetchError` thrown by `body`, or nil when it returns. Any other
+/// error is a test failure.
 func fetchError<T>(_ body: () throws -> T) -> KeyFetchError? {
     do {
         _ = try body()

@@ -6,7 +6,7 @@ connections. The test controls it through stdin, one command per line, and each 
 gets one reply line starting with "ok" or "error":
 
     rotate                      replace the signing key with a new one, reply its kid
-    mode PATH MODE [ARGUMENT]   how PATH answers; modes are listed in Handler.answer
+    mode PATH MODE [ARGUMENT]   how PATH responds; Handler.answer lists the modes
     cache-control VALUE|none    Cache-Control of the JWKS response
     count PATH                  number of requests for PATH
     connections                 number of TLS connections accepted
@@ -150,8 +150,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def redirect(self, target: str) -> None:
-        """Answer 302. /redirect/N leads to /redirect/N-1, /redirect/0 to /jwks, and
-        /redirect-http to the JWKS over plain http."""
+        """Send a 302 redirect to target. /redirect/N leads to /redirect/N-1, /redirect/0
+        to /jwks, and /redirect-http to the JWKS over plain http."""
         self.send_response(302)
         self.send_header("Location", target)
         self.send_header("Content-Length", "0")
