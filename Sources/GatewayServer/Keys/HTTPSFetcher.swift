@@ -259,9 +259,9 @@ struct FetchURL: Equatable {
         guard curl_url_set(parsed, CURLUPART_URL, text, 0) == CURLUE_OK else {
             throw .invalidURL("\(String(reflecting: text)) is not a valid URL")
         }
-        func part(_ which: CURLUPart) -> String? {
+        func part(_ component: CURLUPart) -> String? {
             var value: UnsafeMutablePointer<CChar>?
-            guard curl_url_get(parsed, which, &value, 0) == CURLUE_OK, let value else { return nil }
+            guard curl_url_get(parsed, component, &value, 0) == CURLUE_OK, let value else { return nil }
             defer { curl_free(value) }
             return String(cString: value)
         }

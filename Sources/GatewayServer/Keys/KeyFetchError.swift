@@ -74,9 +74,9 @@ public enum KeyFetchError: Error, Sendable, Equatable, CustomStringConvertible {
             return "discovery metadata names issuer \(String(reflecting: found)), expected exactly \(String(reflecting: expected))"
         case .invalidKeySet(let detail): return "invalid JWKS: \(detail)"
         case .noUsableKeys(let skipped):
-            let shown = skipped.prefix(3).joined(separator: "; ")
+            let listed = skipped.prefix(3).joined(separator: "; ")
             let more = skipped.count > 3 ? "; and \(skipped.count - 3) more" : ""
-            return skipped.isEmpty ? "JWKS contains no keys" : "JWKS contains no usable signing key: \(shown)\(more)"
+            return skipped.isEmpty ? "JWKS contains no keys" : "JWKS contains no usable signing key: \(listed)\(more)"
         }
     }
 
