@@ -36,6 +36,11 @@ public struct ControlClient {
         do {
             try UnixSocket.connect(descriptor, path: socketPath)
         } catch {
+            // connect(2) reports ECONNREFUSED for a path that is not a socket, too.
+            var status = stat()
+            if error.rawValue == ECONNREFUSED && lstat(socketPath, &status) == 0 && status.st_mode & S_IFMT != S_IFSOCK {
+                throw .cannotConnect(path: socketPath, Errno(ENOTSOCK))
+            }
             throw .cannotConnect(path: socketPath, error)
         }
         do {

@@ -443,31 +443,36 @@ public final class ControlServer {
                 if rejectionLog.allow(now: now) {
                     log.warning("control client timed out", [
                         "uid": "\(client.peer.uid)", "pid": "\(client.peer.pid)", "waiting_for": "request line",
-                        "timeout_seconds": "\(settings.clientTimeoutSeconds)",
+                        "timeout_seconds": seconds(settings.clientTimeoutSeconds),
                     ])
                 }
-                rejectAndClose(client.descriptor, "timed out after \(settings.clientTimeoutSeconds) s waiting for a complete request line")
+                rejectAndClose(client.descriptor, "timed out after \(seconds(settings.clientTimeoutSeconds)) s waiting for a complete request line")
                 clients[client.descriptor] = nil
             case .writingResponse:
                 if rejectionLog.allow(now: now) {
                     log.warning("control client timed out", [
                         "uid": "\(client.peer.uid)", "pid": "\(client.peer.pid)", "waiting_for": "client to read the response",
-                        "timeout_seconds": "\(settings.clientTimeoutSeconds)",
+                        "timeout_seconds": seconds(settings.clientTimeoutSeconds),
                     ])
                 }
                 disconnect(client)
             case .awaitingResult(let command):
                 log.warning("control command timed out", [
-                    "command": command.rawValue, "uid": "\(client.peer.uid)", "timeout_seconds": "\(settings.deferredTimeoutSeconds)",
+                    "command": command.rawValue, "uid": "\(client.peer.uid)", "timeout_seconds": seconds(settings.deferredTimeoutSeconds),
                 ])
                 client.closeAfterResponse = true
-                respond(client, ControlResponse.failure("\(command.rawValue) did not finish within \(settings.deferredTimeoutSeconds) s; check the gatewayd log"), now: now)
+                respond(client, ControlResponse.failure("\(command.rawValue) did not finish within \(seconds(settings.deferredTimeoutSeconds)) s; check the gatewayd log"), now: now)
             }
         }
     }
 
     func nanoseconds(_ seconds: Double) -> UInt64 {
         UInt64(max(0, seconds) * 1e9)
+    }
+
+    /// Seconds for messages: `5` rather than `5.0`, `0.3` as is.
+    private func seconds(_ value: Double) -> String {
+        ControlClientError.formatSeconds(value)
     }
 
     func client(serial: UInt64) -> ControlClientConnection? {
