@@ -50,7 +50,14 @@ public struct ControlClient {
         }
 
         let deadline = SystemCall.monotonicNanoseconds() + UInt64(max(0, responseTimeoutSeconds) * 1e9)
-        try sendAll(Array(request.line.utf8), on: descriptor, deadline: deadline, timeoutSeconds: responseTimeoutSeconds)
+        do {
+            try sendAll(Array(request.line.utf8), on: descriptor, deadline: deadline, timeoutSeconds: responseTimeoutSeconds)
+        } catch .connectionFailed(let error) {
+            // The server may have answered and closed before reading the request, as it
+            // does for a rejected peer; that answer is still waiting to be read.
+            if let line = try? receiveLine(on: descriptor, deadline: deadline, timeoutSeconds: responseTimeoutSeconds) { return line }
+            throw .connectionFailed(error)
+        }
         return try receiveLine(on: descriptor, deadline: deadline, timeoutSeconds: responseTimeoutSeconds)
     }
 
