@@ -116,7 +116,7 @@ enum Tool {
         throw Invocation.UsageError(message: "\(command) takes \(count) argument\(count == 1 ? "" : "s"), got \(invocation.arguments.count)", command: command)
     }
 
-    /// The action argument of `keys` or `cache`: one of `command.actions`, or nil.
+    /// Returns the action argument of `keys` or `cache`: one of `command.actions`, or nil.
     private static func action(_ invocation: Invocation, _ command: ControlCommand) throws(Invocation.UsageError) -> String? {
         guard let action = invocation.arguments.first else { return nil }
         guard invocation.arguments.count == 1 else {
@@ -200,7 +200,7 @@ enum Tool {
         }
     }
 
-    /// The `result` of a response line, pretty-printed with sorted keys.
+    /// Pretty-prints the `result` of a response line with sorted keys.
     private static func prettyResult(of line: Data) -> String? {
         guard let envelope = try? JSONSerialization.jsonObject(with: line) as? [String: Any], let result = envelope["result"],
               let data = try? JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])

@@ -142,8 +142,8 @@ import Testing
         let harness = try ServerHarness { $0.maxClients = 3 }
         var clients: [RawClient] = []
         for _ in 0..<3 { clients.append(try RawClient(path: harness.socketPath)) }
-        // Each connection is accepted before the next request is answered, so after this
-        // request all three hold a client slot.
+        // The server accepts pending connections before it serves the next request, so
+        // after this response all three have a client slot.
         _ = try decodeResult(StatusReport.self, clients[2].request(#"{"command":"status"}"#))
         #expect(harness.clientCount == 3)
 
@@ -248,7 +248,7 @@ import Testing
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/control.sock"
-        // A socket file that nobody listens on, as a killed gatewayd leaves behind.
+        // A socket file without a listener, as a killed gatewayd leaves behind.
         let stale = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         #expect(bindUnixSocket(stale, path) == 0)
         close(stale)

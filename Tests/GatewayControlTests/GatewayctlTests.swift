@@ -85,7 +85,7 @@ import Testing
 
         let keys = try gatewayctl(harness, ["keys"])
         #expect(keys.status == 0)
-        // The FETCHED AT column holds an age relative to now, so its width varies.
+        // The FETCHED AT column contains an age relative to now, so its width varies.
         let keyLines = keys.output.components(separatedBy: "\n")
         #expect(keyLines.count == 7)
         #expect(keyLines[0].hasPrefix("ISSUER                 KID     KTY  ALG    FETCHED AT "))
@@ -213,11 +213,11 @@ import Testing
         let openssl = try #require(installedProgram("openssl"), "openssl is needed to make a test certificate")
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let made = try runProgram(openssl, [
+        let certificate = try runProgram(openssl, [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
             "-subj", "/CN=localhost", "-keyout", directory + "/server.key", "-out", directory + "/server.pem",
         ])
-        try #require(made.status == 0, "openssl: \(made.errorOutput)")
+        try #require(certificate.status == 0, "openssl: \(certificate.errorOutput)")
         let path = directory + "/gateway.json5"
         try """
             {

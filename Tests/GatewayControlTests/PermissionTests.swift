@@ -3,13 +3,13 @@ import Glibc
 import Testing
 @testable import GatewayServer
 
-/// The uid of `nobody` and the gid of `nogroup`, when both exist.
+/// Looks up the uid of the user `nobody` and the gid of the group `nogroup`; nil when either is missing.
 func nobodyIdentity() -> (uid: UInt32, gid: UInt32)? {
     guard let user = getpwnam("nobody"), let group = getgrnam("nogroup") else { return nil }
     return (user.pointee.pw_uid, group.pointee.gr_gid)
 }
 
-/// The command prefix that runs a program as nobody:nogroup without supplementary groups.
+/// Returns the command prefix that runs a program as the user `nobody`, group `nogroup`, without supplementary groups.
 func asNobody() -> [String]? {
     if let setpriv = installedProgram("setpriv") {
         return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
@@ -33,8 +33,8 @@ struct PermissionTests {
 
     @Test func otherUidIsRejectedByServer() throws {
         let identity = try #require(nobodyIdentity())
-        // The socket's group lets nobody connect(2), so the server's SO_PEERCRED check is
-        // what rejects it.
+        // The socket's group lets the user `nobody` connect(2), so the server's SO_PEERCRED
+        // check is what rejects it.
         let harness = try ServerHarness { $0.socketGroup = identity.gid }
         var status = stat()
         #expect(lstat(harness.socketPath, &status) == 0)
@@ -60,7 +60,7 @@ struct PermissionTests {
     }
 
     @Test func socketModeKeepsOthersOut() throws {
-        // Mode 0660 owned by root:root: connect(2) itself fails with EACCES for nobody.
+        // Mode 0660 owned by root:root: connect(2) itself fails with EACCES for the user `nobody`.
         let harness = try ServerHarness()
         let result = try runAsNobody(["--socket", harness.socketPath, "status"])
         #expect(result.status == 3)

@@ -3,7 +3,7 @@ import Testing
 @testable import GatewayServer
 
 @Suite struct PrometheusRendererTests {
-    /// The sample lines of `text`, without HELP and TYPE lines.
+    /// Returns the sample lines of `text`, without HELP and TYPE lines.
     func samples(_ text: String) -> [String] {
         text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
     }
@@ -81,7 +81,8 @@ import Testing
             let name = String(parts[2])
             #expect(declared[name] == nil, "\(name) declared twice")
             declared[name] = String(parts[3])
-            #expect(index > 0 && lines[index - 1].hasPrefix("# HELP \(name) "), "no HELP before \(line)")
+            #expect(index > 0, "TYPE before any HELP: \(line)")
+            #expect(lines[max(0, index - 1)].hasPrefix("# HELP \(name) "), "no HELP before \(line)")
         }
         for (name, type) in declared where type == "counter" {
             #expect(name.hasSuffix("_total"), "counter \(name) does not end in _total")

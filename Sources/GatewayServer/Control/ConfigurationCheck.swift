@@ -5,7 +5,7 @@ import GatewayConfig
 /// builds the TLS context, the routes and the issuer policies, and reads static key sets.
 /// Nothing is bound, forked or fetched.
 public enum ConfigurationCheck {
-    /// What a valid configuration sets up, for the success message.
+    /// The listeners, workers, routes and issuers a valid configuration sets up, for the success message.
     public struct Summary: Codable, Equatable, Sendable {
         public var path: String
         public var listen: [String]
@@ -15,8 +15,8 @@ public enum ConfigurationCheck {
         public var controlSocket: String
     }
 
-    /// Why the configuration is invalid, with the exit status gatewayd would use (78 for
-    /// an invalid configuration, 1 for an unusable resource).
+    /// The reason a configuration is invalid, with the exit status gatewayd would use (78
+    /// for an invalid configuration, 1 for an unusable resource).
     public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
         public var message: String
         public var gatewaydExitStatus: Int32

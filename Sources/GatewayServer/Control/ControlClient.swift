@@ -7,7 +7,7 @@ import GatewaySystem
 /// line and waits for one response line, each step bounded in time.
 public struct ControlClient {
     public let socketPath: String
-    /// Longest response line accepted, in bytes.
+    /// Maximum length of a response line, in bytes.
     public var maxResponseBytes = 64 << 20
 
     public init(socketPath: String) {
@@ -53,8 +53,8 @@ public struct ControlClient {
         do {
             try sendAll(Array(request.line.utf8), on: descriptor, deadline: deadline, timeoutSeconds: responseTimeoutSeconds)
         } catch .connectionFailed(let error) {
-            // The server may have answered and closed before reading the request, as it
-            // does for a rejected peer; that answer is still waiting to be read.
+            // The server may have responded and closed before reading the request, as it
+            // does for a rejected peer. That response is still waiting to be read.
             if let line = try? receiveLine(on: descriptor, deadline: deadline, timeoutSeconds: responseTimeoutSeconds) { return line }
             throw .connectionFailed(error)
         }
@@ -88,8 +88,8 @@ public struct ControlClient {
             do {
                 received = try UnixSocket.receiveNonBlocking(descriptor, into: &chunk)
             } catch {
-                // The server closed with our request unread (ECONNRESET) after its answer,
-                // or failed; a complete line received before counts.
+                // The server reset the connection (ECONNRESET) after its response because our
+                // request was unread, or the connection failed. A complete line received counts.
                 if let end = line.firstIndex(of: UInt8(ascii: "\n")) { return line[line.startIndex..<end] }
                 throw .connectionFailed(error)
             }
@@ -120,7 +120,7 @@ public struct ControlClient {
     }
 }
 
-/// Why a control request got no response line.
+/// The reason a control request got no response line.
 public enum ControlClientError: Error, Equatable, CustomStringConvertible {
     /// socket(2) or connect(2) failed: gatewayd is not running, the path is wrong, or the
     /// caller may not open the socket.

@@ -12,7 +12,7 @@ public struct ControlFailure: Error, Equatable, Sendable, CustomStringConvertibl
     public var description: String { message }
 }
 
-/// What the control server asks of gatewayd. The supervisor implements it.
+/// The operations the control server needs from gatewayd. The supervisor implements them.
 ///
 /// The server calls every method on the thread that calls `ControlServer.handle`, and a
 /// method must return without blocking: the supervisor's poll loop waits for it. Work that
@@ -22,10 +22,10 @@ public struct ControlFailure: Error, Equatable, Sendable, CustomStringConvertibl
 /// `ControlServer.Settings.deferredTimeoutSeconds`. `completion` may also be called before
 /// the method returns. Calls after the first, and calls after the timeout, are ignored.
 public protocol ControlDelegate: AnyObject {
-    /// The state shown by `gatewayctl status`.
+    /// Returns the state shown by `gatewayctl status`.
     func status() -> StatusReport
 
-    /// Counters summed over all workers, usually `MetricsSnapshot(workers:routes:...)`.
+    /// Returns the counters summed over all workers, usually `MetricsSnapshot(workers:routes:...)`.
     func metrics() -> MetricsSnapshot
 
     /// Reloads the configuration like SIGHUP, then calls `completion` with the new
@@ -35,14 +35,14 @@ public protocol ControlDelegate: AnyObject {
     /// Starts a graceful stop, like SIGTERM.
     func stop() throws(ControlFailure) -> StopReport
 
-    /// The cached key set of every issuer.
+    /// Returns the cached key set of every issuer.
     func keys() -> KeysReport
 
     /// Fetches the key set of every issuer that has a `jwksUri` now, then calls
     /// `completion` with the key sets after the fetches, or with the reason none could start.
     func refreshKeys(completion: @escaping (Result<KeysReport, ControlFailure>) -> Void)
 
-    /// Size and counters of the verified-token cache.
+    /// Returns the size and counters of the verified-token cache.
     func cacheStats() -> CacheStats
 
     /// Empties the verified-token cache.

@@ -45,7 +45,7 @@ public struct ControlRequest: Equatable, Sendable {
         return text + "}\n"
     }
 
-    /// Parses one request line (without its line feed). The thrown message says what is
+    /// Parses one request line (without its line feed). The thrown message states what is
     /// wrong with the request and is sent to the client as is.
     public init(line: some Collection<UInt8>) throws(ControlFailure) {
         let object: Any
@@ -76,11 +76,11 @@ public struct ControlRequest: Equatable, Sendable {
                 throw ControlFailure("invalid request: \"action\" must be a string")
             }
             guard command.actions.contains(value) else {
-                let shown = Logger.jsonString(String(value.prefix(64)))
+                let quotedAction = Logger.jsonString(String(value.prefix(64)))
                 if command.actions.isEmpty {
-                    throw ControlFailure("command \(command.rawValue) takes no action, got \(shown)")
+                    throw ControlFailure("command \(command.rawValue) takes no action, got \(quotedAction)")
                 }
-                throw ControlFailure("unknown action \(shown) for \(command.rawValue); known actions: \(command.actions.joined(separator: ", "))")
+                throw ControlFailure("unknown action \(quotedAction) for \(command.rawValue); known actions: \(command.actions.joined(separator: ", "))")
             }
             action = value
         }
@@ -90,7 +90,7 @@ public struct ControlRequest: Equatable, Sendable {
 
 /// Encoding and decoding of response lines.
 public enum ControlResponse {
-    /// A success line: `{"ok":true,"result":…}` and a line feed.
+    /// Encodes a success line: `{"ok":true,"result":…}` and a line feed.
     public static func success(_ result: some Encodable) throws -> [UInt8] {
         let encoded = try makeEncoder().encode(result)
         var line = Array("{\"ok\":true,\"result\":".utf8)
@@ -99,12 +99,12 @@ public enum ControlResponse {
         return line
     }
 
-    /// A failure line: `{"ok":false,"error":"…"}` and a line feed.
+    /// Encodes a failure line: `{"ok":false,"error":"…"}` and a line feed.
     public static func failure(_ message: String) -> [UInt8] {
         Array("{\"ok\":false,\"error\":\(Logger.jsonString(message))}\n".utf8)
     }
 
-    /// The encoder for results: sorted keys and no line breaks, so a result fits one line.
+    /// Makes the encoder for results: sorted keys and no line breaks, so a result fits one line.
     public static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -131,9 +131,9 @@ public enum ControlResponse {
     }
 }
 
-/// Why a response line did not yield a result.
+/// The reason a response line did not yield a result.
 public enum ControlResponseError: Error, Equatable, CustomStringConvertible {
-    /// gatewayd answered `{"ok":false,"error":message}`.
+    /// gatewayd responded with `{"ok":false,"error":message}`.
     case commandFailed(String)
     /// The line is not a response of this protocol version.
     case invalidResponse(String)

@@ -3,7 +3,7 @@
 // Times are seconds: ages and uptimes as durations, instants as Unix time (UTC).
 // None of these types has a field for token bytes or key material.
 
-/// The state of one worker slot as the supervisor sees it.
+/// The state of one worker slot, as the supervisor tracks it.
 public enum WorkerState: String, Codable, Sendable, CaseIterable {
     /// The worker process runs and serves connections.
     case running
@@ -24,7 +24,7 @@ public struct WorkerReport: Codable, Equatable, Sendable {
     public var state: WorkerState
     /// Client connections open now.
     public var connections: UInt64
-    /// Requests answered since gatewayd started, summed over every process of the slot.
+    /// Requests served since gatewayd started, summed over every process of the slot.
     public var requests: UInt64
     /// How often the slot's worker died and was replaced.
     public var restarts: Int
@@ -50,7 +50,7 @@ public struct IssuerStatus: Codable, Equatable, Sendable {
     public var keyCount: Int
     /// Seconds since the current key set was loaded, or nil when none is loaded yet.
     public var keyAgeSeconds: Double?
-    /// Why the most recent fetch failed, or nil when it succeeded or none was made.
+    /// The error of the most recent fetch, or nil when it succeeded or none was made.
     public var lastFetchError: String?
 
     public init(issuer: String, keyCount: Int, keyAgeSeconds: Double? = nil, lastFetchError: String? = nil) {
@@ -122,11 +122,11 @@ public struct KeyReport: Codable, Equatable, Sendable {
 /// The cached key set of one issuer, as `keys` shows it.
 public struct IssuerKeysReport: Codable, Equatable, Sendable {
     public var issuer: String
-    /// Where the keys come from: the `jwksUri` URL or the `jwksFile` path.
+    /// The origin of the keys: the `jwksUri` URL or the `jwksFile` path.
     public var source: String
     /// Unix time when the current key set was fetched or read, or nil when none is loaded.
     public var fetchedAt: Double?
-    /// Why the most recent fetch failed, or nil when it succeeded or none was made.
+    /// The error of the most recent fetch, or nil when it succeeded or none was made.
     public var lastFetchError: String?
     public var keys: [KeyReport]
 
@@ -150,7 +150,7 @@ public struct KeysReport: Codable, Equatable, Sendable {
 
 /// The result of `cache` (and `cache stats`): the verified-token cache shared by the workers.
 public struct CacheStats: Codable, Equatable, Sendable {
-    /// Entries the cache holds at most; 0 when the cache is disabled.
+    /// Maximum number of entries; 0 when the cache is disabled.
     public var capacity: Int
     /// Entries held now.
     public var entries: Int

@@ -1,8 +1,8 @@
 import GatewaySystem
 
 extension ControlServer {
-    /// Parses one request line, logs it, and answers it from the delegate: at once, or for
-    /// `reload` and `keys refresh` when the delegate calls the completion.
+    /// Parses one request line, logs it, and responds with the delegate's result: at once,
+    /// or for `reload` and `keys refresh` when the delegate calls the completion.
     func execute(_ line: [UInt8], for client: ControlClientConnection, now: UInt64) {
         let request: ControlRequest
         do {
@@ -59,7 +59,7 @@ extension ControlServer {
     }
 
     /// Puts the client in the waiting state, then lets `start` begin the work with a
-    /// completion that answers the client if it is still connected and waiting.
+    /// completion that responds to the client if it is still connected and waiting.
     private func startDeferred<Report: Encodable>(
         _ client: ControlClientConnection, _ command: ControlCommand, failurePrefix: String, now: UInt64,
         start: (@escaping (Result<Report, ControlFailure>) -> Void) -> Void

@@ -30,11 +30,11 @@ public final class ControlServer {
         public var socketGroup: UInt32?
         /// Peer uids allowed to send commands: root and the uid gatewayd runs as.
         public var allowedUIDs: Set<UInt32>
-        /// Clients connected at once; one more is told to retry later and disconnected.
+        /// Maximum number of clients connected at once. One more gets an error line and is disconnected.
         public var maxClients = 16
-        /// Longest request line in bytes, line feed excluded.
+        /// Maximum length of a request line in bytes, line feed excluded.
         public var maxRequestBytes = 4096
-        /// Longest response in bytes. A larger result is replaced by an error.
+        /// Maximum length of a response in bytes. A larger result is replaced by an error.
         public var maxResponseBytes = 4 << 20
         /// Time a client has to send a complete request line, and to read a response.
         public var clientTimeoutSeconds = 5.0
@@ -57,14 +57,18 @@ public final class ControlServer {
     private var socketIdentity: (device: UInt64, inode: UInt64)?
     private var clients: [Int32: ControlClientConnection] = [:]
     private var nextSerial: UInt64 = 1
+    /// Set after accept(2) ran out of descriptors or memory: the listener is not polled
+    /// until then (CLOCK_MONOTONIC ns), because the waiting connection would keep it
+    /// readable and poll(2) would return at once, turn after turn.
+    private var acceptPausedUntil: UInt64?
     /// True while `execute` runs, so that a completion called before its command returns
     /// leaves the remaining input to the `processInput` loop that is already running.
     var executing = false
     var rejectionLog = RateLimitedLog(maxLinesPerWindow: 10, windowNanoseconds: 10_000_000_000)
 
     /// Creates, binds and listens on the socket. A socket file already at the path is
-    /// removed when nothing listens on it (a stale file from a gatewayd that did not exit
-    /// cleanly); when a process listens on it, or the path is not a socket, init throws.
+    /// removed when nothing listens on it, because a gatewayd that did not exit cleanly
+    /// left it. When a process listens on it, or the path is not a socket, init throws.
     public init(settings: Settings, delegate: ControlDelegate, log: Logger) throws(ControlServerError) {
         self.settings = settings
         self.delegate = delegate
@@ -86,7 +90,8 @@ public final class ControlServer {
     /// for a deferred command is polled for nothing, which still reports POLLHUP and POLLERR.
     public func pollDescriptors() -> [pollfd] {
         guard listener >= 0 else { return [] }
-        var descriptors = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+        let listenerEvents = acceptPausedUntil == nil ? Int16(POLLIN) : 0
+        var descriptors = [pollfd(fd: listener, events: listenerEvents, revents: 0)]
         for client in clients.values {
             let events: Int32
             switch client.state {
@@ -99,10 +104,13 @@ public final class ControlServer {
         return descriptors
     }
 
-    /// The earliest client deadline in CLOCK_MONOTONIC nanoseconds
-    /// (`SystemCall.monotonicNanoseconds()`), or nil when no client is connected.
+    /// Returns the earliest deadline in CLOCK_MONOTONIC nanoseconds
+    /// (`SystemCall.monotonicNanoseconds()`): a client's timeout or the end of an accept
+    /// pause. Nil when there is neither.
     public func nextDeadline() -> UInt64? {
-        clients.values.map(\.deadline).min()
+        let earliest = clients.values.map(\.deadline).min()
+        guard let paused = acceptPausedUntil else { return earliest }
+        return min(earliest ?? paused, paused)
     }
 
     /// Serves the descriptors that poll(2) reported ready, then handles the deadlines that
@@ -119,7 +127,8 @@ public final class ControlServer {
         }
         // Accept after serving the clients, so a descriptor number closed above and reused
         // by accept(2) is not served with the old client's events.
-        if listenerReady { acceptClients(now: now) }
+        if let paused = acceptPausedUntil, now >= paused { acceptPausedUntil = nil }
+        if listenerReady && acceptPausedUntil == nil { acceptClients(now: now) }
         expireDeadlines(now: now)
         rejectionLog.flushIfDue(now: now, log: log)
     }
@@ -219,7 +228,7 @@ public final class ControlServer {
         }
         listener = descriptor
         socketIdentity = ControlServer.fileIdentity(path)
-        log.info("control socket listening", ["path": path, "mode": String(settings.socketMode, radix: 8)])
+        log.info("control socket listening", ["path": path, "mode": "0" + String(settings.socketMode, radix: 8)])
     }
 
     private static func fileIdentity(_ path: String) -> (device: UInt64, inode: UInt64)? {
@@ -231,16 +240,24 @@ public final class ControlServer {
     // MARK: Accepting
 
     private func acceptClients(now: UInt64) {
-        // Bounded so that a connection flood cannot hold the supervisor in this loop; the
-        // listener stays readable and the rest are accepted on the next turn.
+        // The loop is bounded so that a connection flood cannot hold the supervisor here.
+        // The listener stays readable, and the rest are accepted on the next turn.
         for _ in 0..<(settings.maxClients + 4) {
             let descriptor = accept(listener, nil, nil)
             if descriptor < 0 {
                 let error = Errno(cgw_errno())
                 switch error.rawValue {
-                case EAGAIN, EINTR, ECONNABORTED:
-                    if error.rawValue == EAGAIN { return }
+                case EAGAIN:
+                    return
+                case EINTR, ECONNABORTED:
                     continue
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    // NOTE: no test runs out of descriptors, because the limit is per process.
+                    acceptPausedUntil = now + 1_000_000_000
+                    if rejectionLog.allow(now: now) {
+                        log.error("control socket: accept failed, pausing accepts for 1 s", ["errno": error.name, "error": error.message])
+                    }
+                    return
                 default:
                     if rejectionLog.allow(now: now) {
                         log.error("control socket: accept failed", ["errno": error.name, "error": error.message])
@@ -290,8 +307,8 @@ public final class ControlServer {
     }
 
     /// Sends one error line with a single non-blocking send and closes. The line is far
-    /// smaller than a fresh socket's buffer, so the send takes all of it in practice; if
-    /// it does not, the client sees the connection close without an answer.
+    /// smaller than a fresh socket's buffer, so the send takes all of it in practice. If
+    /// it does not, the client sees the connection close without a response.
     private func rejectAndClose(_ descriptor: Int32, _ message: String) {
         let line = ControlResponse.failure(message)
         _ = try? UnixSocket.sendNonBlocking(descriptor, line)
@@ -345,7 +362,7 @@ public final class ControlServer {
 
     /// Runs the complete request lines in the client's input, one at a time, while each
     /// response goes out at once. Stops when a response must wait (socket buffer full or
-    /// a deferred command), or when the input holds no complete line.
+    /// a deferred command), or when the input contains no complete line.
     func processInput(_ client: ControlClientConnection, now: UInt64) {
         while client.state == .readingRequest && clients[client.descriptor] === client {
             if let newline = client.input.firstIndex(of: UInt8(ascii: "\n")) {
@@ -430,7 +447,6 @@ public final class ControlServer {
         guard clients[client.descriptor] === client else { return }
         clients[client.descriptor] = nil
         SystemCall.close(client.descriptor)
-        client.state = .readingRequest
     }
 
     // MARK: Deadlines
@@ -480,7 +496,7 @@ public final class ControlServer {
     }
 }
 
-/// Why the control socket could not be set up.
+/// A failure to set up the control socket.
 public struct ControlServerError: Error, CustomStringConvertible {
     public let path: String
     public let message: String
@@ -549,7 +565,7 @@ struct RateLimitedLog {
         self.windowNanoseconds = windowNanoseconds
     }
 
-    /// Whether a line may be logged now; counts it either way.
+    /// Counts a line and returns whether it may be logged now.
     mutating func allow(now: UInt64) -> Bool {
         if now >= windowEnd {
             windowEnd = now + windowNanoseconds

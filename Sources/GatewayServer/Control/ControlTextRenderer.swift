@@ -40,7 +40,7 @@ public enum ControlTextRenderer {
         return table.render()
     }
 
-    /// One row per cached key; an issuer without keys gets one row of dashes.
+    /// Renders one row per cached key, and one row of dashes for an issuer without keys.
     /// `now` is the Unix time that key ages are measured from.
     public static func keys(_ report: KeysReport, now: Double) -> String {
         guard !report.issuers.isEmpty else { return "no issuers\n" }
@@ -97,7 +97,7 @@ public enum ControlTextRenderer {
         sections.append(
             "REQUEST DURATION (cumulative)\n"
                 + TextTable.keyValueList([("requests", String(histogram.count)), ("total", duration(histogram.sumSeconds, precise: true)), ("mean", mean)])
-                + durations.render())
+                + "\n" + durations.render())
 
         var failures = TextTable(["REASON", "COUNT"], alignments: [.left, .right])
         for failure in snapshot.authFailures { failures.append([failure.reason, String(failure.count)]) }
@@ -132,8 +132,8 @@ public enum ControlTextRenderer {
         return sections.joined(separator: "\n")
     }
 
-    /// A duration such as `3d 4h`, `2h 5m`, `5m 12s` or `42s`; with `precise`, durations
-    /// under a second in `ms` or `µs`.
+    /// Formats a duration such as `3d 4h`, `2h 5m`, `5m 12s` or `42s`. With `precise`,
+    /// durations under a minute keep their fraction, and those under a second use `ms` or `µs`.
     public static func duration(_ seconds: Double, precise: Bool = false) -> String {
         guard seconds.isFinite else { return "-" }
         let value = max(0, seconds)
@@ -154,7 +154,7 @@ public enum ControlTextRenderer {
         return "\(secondsPart)s"
     }
 
-    /// A Unix time as RFC 3339 UTC, such as `2026-12-04T20:10:00Z`.
+    /// Formats a Unix time as RFC 3339 UTC, such as `2026-12-04T20:10:00Z`.
     public static func timestamp(_ unixSeconds: Double) -> String {
         guard unixSeconds.isFinite else { return "-" }
         var seconds = time_t(unixSeconds.rounded(.down))
@@ -166,7 +166,7 @@ public enum ControlTextRenderer {
             Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
-    /// At most three decimals, without trailing zeros.
+    /// Formats `value` with at most three decimals and no trailing zeros.
     private static func trimmed(_ value: Double) -> String {
         var text = String(format: "%.3f", value)
         while text.hasSuffix("0") { text.removeLast() }

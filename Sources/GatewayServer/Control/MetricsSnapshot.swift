@@ -4,7 +4,7 @@ import GatewayAuth
 /// the supervisor keeps itself. It is the result of the `metrics` command and the input of
 /// `PrometheusRenderer`.
 public struct MetricsSnapshot: Codable, Equatable, Sendable {
-    /// Requests of one route answered with one status.
+    /// The number of requests of one route that got one status.
     public struct RequestCount: Codable, Equatable, Sendable {
         /// The route's path pattern, or `unmatched` for requests that matched no route.
         public var route: String
@@ -31,7 +31,7 @@ public struct MetricsSnapshot: Codable, Equatable, Sendable {
         }
     }
 
-    /// The request duration histogram, from the request head's arrival to the response.
+    /// The request duration histogram: from a complete request head to its encoded response.
     public struct Histogram: Codable, Equatable, Sendable {
         /// Buckets with finite bounds, in increasing order, cumulative. The `+Inf` bucket
         /// is `count`.
@@ -243,7 +243,7 @@ public struct MetricsSnapshot: Codable, Equatable, Sendable {
             workerRestarts: workerRestarts)
     }
 
-    /// Requests answered, over all routes and statuses.
+    /// Requests served, over all routes and statuses.
     public var requestTotal: UInt64 {
         requests.reduce(0) { $0 &+ $1.count }
     }
@@ -255,7 +255,7 @@ public struct MetricsSnapshot: Codable, Equatable, Sendable {
 }
 
 extension WorkerMetrics {
-    /// Requests this slot answered, over all routes and statuses: the `requests` column of
+    /// Requests this slot served, over all routes and statuses: the `requests` column of
     /// `WorkerReport`.
     var requestTotal: UInt64 {
         var total: UInt64 = 0

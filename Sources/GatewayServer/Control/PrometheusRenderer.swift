@@ -37,7 +37,7 @@ public enum PrometheusRenderer {
         }
 
         let duration = snapshot.requestDuration
-        output.family("gateway_request_duration_seconds", .histogram, "Time from receiving a request head to queuing its response, in seconds.")
+        output.family("gateway_request_duration_seconds", .histogram, "Time from a complete request head to its encoded response, in seconds.")
         for bucket in duration.buckets {
             output.sample("gateway_request_duration_seconds_bucket", ["le": formatBound(bucket.upperBound)], bucket.count)
         }
@@ -100,7 +100,7 @@ public enum PrometheusRenderer {
         }
     }
 
-    /// A label value with `\`, `"` and line feed escaped, as the format requires.
+    /// Escapes `\`, `"` and line feed in a label value, as the format requires.
     public static func escapeLabelValue(_ value: String) -> String {
         var result = ""
         result.reserveCapacity(value.utf8.count)
@@ -115,12 +115,12 @@ public enum PrometheusRenderer {
         return result
     }
 
-    /// HELP text with `\` and line feed escaped, as the format requires.
+    /// Escapes `\` and line feed in HELP text, as the format requires.
     static func escapeHelp(_ text: String) -> String {
         text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
     }
 
-    /// A bucket bound in plain decimal notation, such as `0.00005`, `2.5` or `10`.
+    /// Formats a bucket bound in plain decimal notation, such as `0.00005`, `2.5` or `10`.
     static func formatBound(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         var text = String(format: "%.12f", value)
@@ -129,7 +129,7 @@ public enum PrometheusRenderer {
         return text
     }
 
-    /// A sample value: Swift's shortest round-trip form, which Prometheus parses.
+    /// Formats a sample value in Swift's shortest round-trip form, which Prometheus parses.
     static func formatDouble(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }

@@ -11,7 +11,7 @@ public struct TextTable {
     public var alignments: [Alignment]
     public private(set) var rows: [[String]] = []
 
-    /// A table with `headers`; `alignments` defaults to left for every column.
+    /// Creates a table with `headers`. `alignments` defaults to left for every column.
     public init(_ headers: [String], alignments: [Alignment]? = nil) {
         self.headers = headers
         self.alignments = alignments ?? Array(repeating: .left, count: headers.count)
@@ -24,7 +24,7 @@ public struct TextTable {
         rows.append(cells)
     }
 
-    /// The table as lines joined by line feeds, with a final line feed.
+    /// Renders the table as lines joined by line feeds, with a final line feed.
     public func render() -> String {
         var widths = headers.map(\.count)
         for row in rows {
@@ -44,7 +44,7 @@ public struct TextTable {
         return output
     }
 
-    /// Label and value pairs as two left-aligned columns without a header row.
+    /// Renders label and value pairs as two left-aligned columns without a header row.
     public static func keyValueList(_ pairs: [(String, String)]) -> String {
         let width = pairs.map(\.0.count).max() ?? 0
         var output = ""

@@ -16,7 +16,7 @@ enum UnixSocket {
     /// The longest path `sun_path` holds: 108 bytes including the terminating NUL.
     static let maxPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
 
-    /// A new stream socket, close-on-exec, non-blocking when `nonBlocking`.
+    /// Creates a stream socket, close-on-exec, and non-blocking when `nonBlocking`.
     static func make(nonBlocking: Bool) throws(Errno) -> Int32 {
         var type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         if nonBlocking { type |= Int32(SOCK_NONBLOCK.rawValue) }
@@ -56,7 +56,7 @@ enum UnixSocket {
         _ = try result.get()
     }
 
-    /// The credentials of the connected peer (`SO_PEERCRED`, socket(7)).
+    /// Reads the credentials of the connected peer (`SO_PEERCRED`, socket(7)).
     static func peerCredentials(_ descriptor: Int32) throws(Errno) -> PeerCredentials {
         // struct ucred is { pid_t pid; uid_t uid; gid_t gid; }: three 32-bit words. Swift's
         // Glibc module leaves it out because glibc declares it only under _GNU_SOURCE.

@@ -7,8 +7,8 @@ struct ProgramResult {
     let errorOutput: String
 }
 
-/// The path of a program built beside the test bundle: the directory of
-/// `CommandLine.arguments[0]`, or the nearest parent holding a file named `name`.
+/// Finds a program built beside the test bundle: in the directory of
+/// `CommandLine.arguments[0]`, or the nearest parent that contains a file named `name`.
 func builtProgram(_ name: String) -> String? {
     var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     while folder.path != "/" {
@@ -19,8 +19,8 @@ func builtProgram(_ name: String) -> String? {
     return nil
 }
 
-/// The gatewayctl binary of this build; tests that need it fail with this message if the
-/// build left it out.
+/// Returns the path of this build's gatewayctl binary, or throws a message that says how
+/// to build it.
 func gatewayctlPath() throws -> String {
     guard let path = builtProgram("gatewayctl") else {
         throw HarnessError("gatewayctl not found beside the test bundle; build it with `swift build --build-tests` or `swift build --product gatewayctl`")
@@ -28,7 +28,7 @@ func gatewayctlPath() throws -> String {
     return path
 }
 
-/// The path of `name` in the PATH directories or /usr/sbin, or nil.
+/// Finds `name` in the PATH directories, /usr/sbin, /usr/bin, /sbin or /bin; nil when absent.
 func installedProgram(_ name: String) -> String? {
     let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
     for directory in directories where FileManager.default.isExecutableFile(atPath: directory + "/" + name) {
@@ -38,7 +38,8 @@ func installedProgram(_ name: String) -> String? {
 }
 
 /// Runs `executable` with `arguments`, feeding `input` to its standard input, and waits at
-/// most `timeout` seconds; the program is killed after that and the result has status -1.
+/// most `timeout` seconds. A program still running then is killed, and the result has
+/// status -1.
 func runProgram(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Double = 20) throws -> ProgramResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)

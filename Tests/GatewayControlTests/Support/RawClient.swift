@@ -45,7 +45,7 @@ final class RawClient {
         shutdown(descriptor, Int32(SHUT_WR))
     }
 
-    /// The next line without its line feed, or nil when the connection closed or nothing
+    /// Reads the next line without its line feed; nil when the connection closed or nothing
     /// arrived within `timeout` seconds.
     func readLine(timeout: Double = 3) -> String? {
         let deadline = Date().addingTimeInterval(timeout)
@@ -78,7 +78,7 @@ final class RawClient {
         return recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT)) <= 0
     }
 
-    /// Whether anything arrives within `timeout` seconds.
+    /// Waits up to `timeout` seconds and returns whether anything arrived.
     func hasData(within timeout: Double) -> Bool {
         if !buffered.isEmpty { return true }
         return waitReadable(until: Date().addingTimeInterval(timeout))

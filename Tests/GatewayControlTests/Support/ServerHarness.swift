@@ -128,8 +128,8 @@ struct HarnessError: Error, CustomStringConvertible {
     }
 }
 
-/// A new directory under /tmp, mode 0755 so that a client running as another user can
-/// reach a socket inside it.
+/// Creates a directory under /tmp with mode 0755, so that a client running as another
+/// user can reach a socket inside it.
 func makeTemporaryDirectory() throws -> String {
     var template = Array("/tmp/gateway-control-XXXXXX".utf8CString)
     guard let pointer = mkdtemp(&template) else { throw HarnessError("mkdtemp failed") }

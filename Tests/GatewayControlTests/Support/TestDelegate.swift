@@ -4,7 +4,7 @@ import Foundation
 /// A `ControlDelegate` with fixed reports that records the calls it gets. The server calls
 /// it on the harness's loop thread; tests read the records from their own thread.
 final class TestDelegate: ControlDelegate, @unchecked Sendable {
-    /// How `reload` answers.
+    /// How `reload` calls its completion.
     enum ReloadBehavior {
         /// Calls the completion before returning.
         case immediate(Result<ReloadReport, ControlFailure>)
