@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(name: "GatewayAuthTests", dependencies: ["GatewayAuth"], exclude: ["mint.py"]),
         .testTarget(name: "GatewayHTTPTests", dependencies: ["GatewayHTTP"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
+        .testTarget(name: "GatewayControlTests", dependencies: ["GatewayServer"]),
         .testTarget(name: "GatewayEndToEndTests", dependencies: ["GatewayServer"], exclude: ["Support/mint_token.py"]),
         .testTarget(name: "GatewayKeyFetchTests", dependencies: ["GatewayServer"], exclude: ["Support/issuer_server.py"]),
     ]

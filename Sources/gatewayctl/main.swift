@@ -1,1 +1,3 @@
-print("not yet built")
+import Foundation
+
+exit(Tool.run(CommandLine.arguments))
