@@ -175,7 +175,7 @@ public final class IssuerKeySets {
         return SharedWords(base + issuer * issuerStride)
     }
 
-    private func buffer(_ issuer: Int, generation: UInt64) -> (header: SharedWords, data: UnsafeMutableRawPointer) {
+    func buffer(_ issuer: Int, generation: UInt64) -> (header: SharedWords, data: UnsafeMutableRawPointer) {
         let start = base + issuer * issuerStride + KeySetLayout.buffersOffset + Int(generation & 1) * bufferStride
         return (SharedWords(start), start + KeySetLayout.bufferHeaderBytes)
     }
