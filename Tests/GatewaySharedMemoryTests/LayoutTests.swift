@@ -108,8 +108,8 @@ extension SharedMemoryTests {
                 Issue.record("expected a layout mismatch, got \(String(describing: error))")
                 return
             }
-            // The first differing field in header order is the worker section's size.
-            #expect(field == "workerSlotsSize")
+            // The first differing field in header order is the total size.
+            #expect(field == "totalBytes")
         }
 
         @Test func overwrittenSeedFailsCheckWord() throws {
