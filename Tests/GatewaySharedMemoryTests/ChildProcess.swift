@@ -47,12 +47,12 @@ struct ChildProcess {
         return status
     }
 
-    /// The exit code of a wait status, or nil if the process died from a signal.
+    /// Returns the exit code of a wait status, or nil if the process died from a signal.
     static func exitCode(_ status: Int32) -> Int32? {
         status & 0x7F == 0 ? (status >> 8) & 0xFF : nil
     }
 
-    /// The signal that ended the process, or nil if it exited.
+    /// Returns the signal that ended the process, or nil if it exited.
     static func signal(_ status: Int32) -> Int32? {
         status & 0x7F == 0 ? nil : status & 0x7F
     }

@@ -15,7 +15,7 @@ enum NumberedToken {
 
     static func issuer(_ number: Int) -> Int { number % 4 }
     static func generation(_ number: Int) -> UInt64 { UInt64(number) &* 7 &+ 1 }
-    /// Every fifth token expired 100 s before `baseTime`; the rest expire after it.
+    /// Returns the expiry: every fifth token expired 100 s before `baseTime`, the rest expire after it.
     static func expiresAt(_ number: Int) -> Double { number % 5 == 0 ? baseTime - 100 : baseTime + 3600 + Double(number) }
 
     @discardableResult
@@ -35,7 +35,7 @@ extension SharedMemoryTests {
             return (segment, segment.tokenCache)
         }
 
-        /// The first `count` token numbers from `start` that fall into `bucket`.
+        /// Returns the first `count` token numbers from `start` that fall into `bucket`.
         private func tokens(in bucket: Int, of cache: TokenCache, count: Int, from start: Int = 0) -> [Int] {
             var numbers: [Int] = []
             var number = start

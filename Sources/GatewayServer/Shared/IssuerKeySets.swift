@@ -41,7 +41,7 @@ public struct RefreshRequestState: Sendable, Equatable {
     public var lastTakenAt: Double?
 }
 
-/// Why a key set could not be published.
+/// An error that rejects a key-set publication.
 public enum KeySetPublishError: Error, Equatable, CustomStringConvertible {
     case documentTooLarge(bytes: Int, maximum: Int)
 
@@ -94,8 +94,8 @@ enum KeySetLayout {
 }
 
 /// Seqlock steps shared by the single-writer records (key-set buffers, fetch status,
-/// ticket keys). Version even: stable. Version odd: a write is in progress, or the
-/// writer died in the middle of one; the next writer simply starts a new write.
+/// ticket keys). An even version means the record is stable. An odd version means a
+/// write is in progress or its writer died, and the next writer simply starts anew.
 enum SingleWriterSeqlock {
     /// Makes the version odd and orders that store before the record's field stores.
     /// Returns the odd version to pass to `endWrite`.
@@ -144,8 +144,8 @@ enum SingleWriterSeqlock {
 /// worker reads. A document is double-buffered: generation g + 1 is written into the
 /// buffer that generation g does not use, under that buffer's seqlock, and only then
 /// does the generation word flip to g + 1. A fetcher killed mid-write therefore leaves
-/// the generation word on the intact previous document, and a reader that races a
-/// write sees an odd or changed buffer version and retries.
+/// the generation word on the intact previous document. A reader that races a write
+/// observes an odd or changed buffer version and retries.
 ///
 /// Refresh requests are the one word that workers write; see `requestRefresh`.
 public final class IssuerKeySets {
@@ -182,8 +182,8 @@ public final class IssuerKeySets {
 
     // MARK: Documents
 
-    /// The issuer's current generation, 0 if nothing was published: one atomic load,
-    /// cheap enough for a worker to call on every loop turn.
+    /// Loads the issuer's current generation, 0 if nothing was published. It is one
+    /// atomic load, cheap enough for a worker to call on every loop turn.
     @inline(__always)
     public func currentGeneration(issuer: Int) -> UInt64 {
         issuerWords(issuer).load(KeySetLayout.generationWord)
@@ -226,10 +226,10 @@ public final class IssuerKeySets {
 
     /// Copies the issuer's current document, or returns nil if none was published.
     ///
-    /// Retries while the fetcher is writing the buffer being read; the copy is checked
-    /// against the document's checksum. Returns nil also if every retry overlapped a
-    /// write (a fetcher publishing without pause); the caller keeps its keys and tries
-    /// again on a later loop turn.
+    /// Retries while the fetcher is writing the buffer being read, and checks the copy
+    /// against the document's checksum. Also returns nil if every retry overlapped a
+    /// write, which takes a fetcher publishing without pause. The caller then keeps its
+    /// keys and tries again on a later loop turn.
     public func readKeySet(issuer: Int) -> PublishedKeySet? {
         let words = issuerWords(issuer)
         return SingleWriterSeqlock.retrying { () -> PublishedKeySet?? in
@@ -240,8 +240,8 @@ public final class IssuerKeySets {
         } ?? nil
     }
 
-    /// One attempt to copy the buffer of `generation`; nil if a write overlapped it or
-    /// the copy fails its checksum.
+    /// Copies the buffer of `generation` once. Returns nil if a write overlapped the
+    /// copy or the copy fails its checksum.
     private func copyBuffer(_ issuer: Int, generation: UInt64) -> PublishedKeySet? {
         let (header, data) = buffer(issuer, generation: generation)
         let sequence = KeySetLayout.Buffer.sequence.rawValue
@@ -260,8 +260,8 @@ public final class IssuerKeySets {
             return (set, header.loadRelaxed(KeySetLayout.Buffer.checksum.rawValue))
         }
         guard let (set, checksum) = copy else { return nil }
-        // The buffer may already hold generation + 2 if the fetcher published twice
-        // during this read; that document is complete and newer, so it is returned.
+        // The buffer may already contain generation + 2 if the fetcher published twice
+        // during this read. That document is complete and newer, so it is returned.
         guard set.generation & 1 == generation & 1, set.generation >= generation else { return nil }
         let expected = set.jwks.withUnsafeBytes { SharedHash.checksum($0, seed: checksumSeed ^ set.generation) }
         return expected == checksum ? set : nil
@@ -323,7 +323,7 @@ public final class IssuerKeySets {
         SingleWriterSeqlock.endWrite(words, KeySetLayout.Status.sequence.rawValue, odd: odd)
     }
 
-    /// The UTF-8 of `message`, cut to at most `maxErrorMessageBytes` bytes without
+    /// Encodes `message` as UTF-8, cut to at most `maxErrorMessageBytes` bytes without
     /// splitting a character.
     static func truncated(_ message: String) -> [UInt8] {
         var bytes: [UInt8] = []
@@ -340,7 +340,7 @@ public final class IssuerKeySets {
     /// Asks the key fetcher to refetch the issuer's keys because a token named a `kid`
     /// that the current document lacks. Workers call this.
     ///
-    /// Protocol: the refresh word holds the time of the pending request in ms, or 0. A
+    /// Protocol: the refresh word contains the time of the pending request in ms, or 0. A
     /// request is registered by a compare-and-swap from 0, so of all workers that see
     /// unknown kids while no request is pending, exactly one wins and the rest coalesce
     /// into its request. The fetcher clears the word when it takes the request, and it
@@ -357,7 +357,7 @@ public final class IssuerKeySets {
     }
 
     /// Takes the issuer's pending refresh request if there is one and the last request
-    /// was taken at least `cooldownSeconds` ago; the key fetcher calls this and fetches
+    /// was taken at least `cooldownSeconds` ago. The key fetcher calls this and fetches
     /// when it returns true. A request that arrives during the cooldown stays pending
     /// and is taken once the cooldown has passed. A clock that went backwards ends the
     /// cooldown rather than extending it.
@@ -370,8 +370,8 @@ public final class IssuerKeySets {
         let cooldown = SharedClock.milliseconds(cooldownSeconds)
         if lastTaken != 0, nowMilliseconds >= lastTaken, nowMilliseconds - lastTaken < cooldown { return false }
         words.store(KeySetLayout.refreshTakenWord, nowMilliseconds)
-        // Workers only write the word while it is 0, so this exchange cannot fail; the
-        // CAS keeps it from clearing a request that this call did not see.
+        // Workers only write the word while it is 0, so this exchange cannot fail. The
+        // CAS keeps it from clearing a request that this call did not load.
         return words.compareExchange(KeySetLayout.refreshRequestedWord, expected: pending, desired: 0).exchanged
     }
 

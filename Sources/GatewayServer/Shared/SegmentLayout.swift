@@ -41,8 +41,8 @@ public struct SharedSegmentSettings: Sendable, Equatable {
     /// when that is set (as many 128-byte entries as fit).
     public init(configuration: GatewayConfiguration) {
         // NOTE: the JWKS bound stays at the default, below the fetcher's default
-        // maxResponseBytes (1 MiB); publishing a larger document fails and is recorded
-        // as the issuer's fetch error.
+        // maxResponseBytes (1 MiB). Publishing a larger document fails, and the fetcher
+        // should record that as the issuer's fetch error.
         var entries = configuration.cache.tokenCacheEntries
         if let bytes = configuration.cache.sharedMemoryBytes {
             entries = bytes / TokenCacheLayout.entryBytes
@@ -68,7 +68,7 @@ public struct SharedSegmentSettings: Sendable, Equatable {
     }
 }
 
-/// Why the shared-memory segment could not be created or checked.
+/// An error creating or checking the shared-memory segment.
 public enum SharedSegmentError: Error, Equatable, CustomStringConvertible {
     /// A setting is out of range or the segment would be too large.
     case invalidSettings(String)
@@ -181,7 +181,7 @@ public struct SegmentLayout: Sendable, Equatable {
         case checkWord
     }
 
-    /// The header words this layout produces, with `cacheSeed` as given.
+    /// Builds the header words of this layout, with `cacheSeed` as given.
     func headerWords(cacheSeed: UInt64) -> [UInt64] {
         var words = [UInt64](repeating: 0, count: HeaderField.allCases.count)
         for field in HeaderField.allCases where field != .checkWord && field != .cacheSeed {

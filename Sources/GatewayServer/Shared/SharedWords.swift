@@ -25,8 +25,8 @@ struct SharedWords {
 
     @inline(__always) func storeRelaxed(_ index: Int, _ value: UInt64) { cgw_atomic_store_relaxed_u64(base + index, value) }
 
-    /// Replaces word `index` with `desired` if it still holds `expected`. Returns whether
-    /// it did and the value the word held.
+    /// Replaces word `index` with `desired` if it still equals `expected`. Returns
+    /// whether it did and the word's value before the call.
     @inline(__always)
     func compareExchange(_ index: Int, expected: UInt64, desired: UInt64) -> (exchanged: Bool, current: UInt64) {
         var current = expected
@@ -57,7 +57,7 @@ enum SharedHash {
         mix(state ^ mix(word &+ 0x9E37_79B9_7F4A_7C15))
     }
 
-    /// A hash of `bytes`, 8 bytes a step, for checksums of key-set documents. Not a
+    /// Hashes `bytes` 8 bytes a step, for checksums of key-set documents. It is not a
     /// cryptographic hash: it detects torn copies, not forgeries.
     static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
         var state = combine(seed, UInt64(bytes.count))

@@ -15,7 +15,7 @@ public struct TicketKey: Sendable, Equatable {
     public var createdAt: Double
 }
 
-/// Why ticket keys could not be rotated.
+/// An error rotating the session-ticket keys.
 public enum TicketKeyError: Error, Equatable, CustomStringConvertible {
     /// OpenSSL's RAND_bytes failed; the previous keys stay in use.
     case randomBytesFailed
@@ -93,7 +93,7 @@ public final class TicketKeyStore {
             createdAt: SharedClock.seconds(createdAt))
     }
 
-    /// The key that encrypts new tickets, or nil before the first rotation.
+    /// Returns the key that encrypts new tickets, or nil before the first rotation.
     public func currentTicketKey() -> TicketKey? {
         readKeys()?.current
     }

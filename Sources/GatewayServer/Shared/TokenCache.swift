@@ -43,7 +43,7 @@ public struct TokenDigest: Hashable, Sendable {
 /// key set of `keySetGeneration`.
 ///
 /// The worker still parses the claims and checks the time window, the certificate
-/// binding and the scopes; the hit only lets it skip the signature check. It should
+/// binding and the scopes. The hit only lets it skip the signature check. It should
 /// treat a hit whose `keySetGeneration` is not its current generation for the issuer
 /// as a miss, because the key that signed the token may have been removed since.
 public struct CachedVerification: Sendable, Equatable {
@@ -60,7 +60,7 @@ public struct TokenCacheStatistics: Sendable, Equatable {
     public var capacity: Int
     /// Entries that a lookup would return (current epoch, check word right).
     public var entriesInUse: Int
-    /// Entries a writer holds at the moment of the scan, stale ones included.
+    /// Entries claimed by a writer at the moment of the scan, stale ones included.
     public var entriesBeingWritten: Int
     /// Entries a writer has held for longer than the takeover time (a killed writer).
     public var staleEntries: Int
@@ -113,12 +113,13 @@ enum TokenCacheLayout {
 
     static let entryWords = entryBytes / 8
 
-    // The version word: bit 0 is set while a writer holds the entry, bits 1–20 count
-    // claims (wrapping), bits 21–63 hold CLOCK_MONOTONIC milliseconds of the last claim
-    // (43 bits: 278 years of uptime). Every claim changes the word to a value it never
-    // held before (the time never decreases and the counter separates claims within one
-    // millisecond), so a seqlock reader cannot mistake a rewritten entry for the one it
-    // started reading, and a writer whose entry was taken over fails to release it.
+    // The version word: bit 0 is set while a writer has claimed the entry, bits 1–20
+    // count claims (wrapping), and bits 21–63 contain the CLOCK_MONOTONIC milliseconds of
+    // the last claim (43 bits: 278 years of uptime). Every claim changes the word to a
+    // value it never had before, because the time never decreases and the counter
+    // separates claims within one millisecond. So a seqlock reader cannot mistake a
+    // rewritten entry for the one it started reading, and a writer whose entry was
+    // taken over fails to release it.
     static let busyBit: UInt64 = 1
     static let counterMask: UInt64 = (1 << 20) - 1
     static let timeShift: UInt64 = 21
@@ -137,11 +138,11 @@ enum TokenCacheLayout {
 /// the SHA-256 of the token.
 ///
 /// Multi-writer and lock-free. Each entry has a version word that works as a seqlock
-/// and a claim: a writer claims an entry with a compare-and-swap that sets the busy bit
-/// and the claim time, writes the fields, and releases with a second compare-and-swap
-/// that clears the bit. Readers accept an entry only if the version was even and
-/// unchanged across the read, the epoch matches the cache's, and the check word (a
-/// seeded hash of every other field) is right.
+/// and a claim. A writer claims an entry with a compare-and-swap that sets the busy bit
+/// and the claim time. It then writes the fields and releases the entry with a second
+/// compare-and-swap that clears the bit. Readers accept an entry only if the version
+/// was even and unchanged across the read, the epoch matches the cache's, and the check
+/// word (a seeded hash of every other field) is right.
 ///
 /// Failure rules:
 /// - A writer killed while holding an entry leaves it busy. After `takeoverMilliseconds`
@@ -194,7 +195,7 @@ public final class TokenCache {
         control.add(counter.rawValue, 1)
     }
 
-    /// The check word of an entry's fields.
+    /// Computes the check word of an entry's fields.
     @inline(__always)
     func check(digest: TokenDigest, issuerIndex: UInt64, generation: UInt64, expiresAt: UInt64, insertedAt: UInt64, epoch: UInt64) -> UInt64 {
         var state = seed
@@ -223,7 +224,7 @@ public final class TokenCache {
         var check: UInt64
     }
 
-    /// Reads `entry` if no writer holds it; nil while it is busy or changing.
+    /// Reads `entry` unless a writer has claimed it. Returns nil while it is busy or changing.
     @inline(__always)
     func snapshot(_ entry: SharedWords) -> EntrySnapshot? {
         for _ in 0..<TokenCache.readAttempts {
@@ -282,8 +283,8 @@ public final class TokenCache {
     /// Records that the token with `digest` had a valid signature under generation
     /// `generation` of issuer `issuerIndex`. `expiresAt` is the token's `exp` and `now`
     /// the current time, both seconds since the epoch. Returns false if the entry was
-    /// not stored (no way could be claimed, or the write was taken over); callers need
-    /// not react, because the cache only saves work.
+    /// not stored because no way could be claimed or the write was taken over. Callers
+    /// need not react, because the cache only saves work.
     @discardableResult
     public func insert(digest: TokenDigest, issuerIndex: Int, generation: UInt64, expiresAt: Double, now: Double) -> Bool {
         insert(digest: digest, issuerIndex: issuerIndex, generation: generation, expiresAt: expiresAt, now: now,
@@ -313,7 +314,7 @@ public final class TokenCache {
         var epoch: UInt64
     }
 
-    /// Why a way was chosen; lower is better.
+    /// The preference among ways to replace, best first.
     private enum VictimRank: Int, Comparable {
         case sameDigest, free, expired, abandoned, live
 
@@ -369,8 +370,8 @@ public final class TokenCache {
                 continue
             }
             // Orders the busy version before the field stores that follow, so a reader
-            // that sees any of them also sees the version change (paired with the
-            // acquire fence in `snapshot`).
+            // that observes any of them also observes the version change (paired with
+            // the acquire fence in `snapshot`).
             cgw_atomic_fence_release()
             switch best.rank {
             case .expired: count(.expiredEvictions)

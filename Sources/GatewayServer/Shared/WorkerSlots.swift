@@ -36,7 +36,7 @@ public struct WorkerSlotStatus: Sendable, Equatable {
     public var startedAt: Double
     /// Replacement workers started after the first: `generation - 1`.
     public var restartCount: UInt64 { generation > 0 ? generation - 1 : 0 }
-    /// Connections the worker holds open (its metrics gauge).
+    /// Open connections of the worker (its metrics gauge).
     public var openConnections: Int
     /// The wait(2) status of the last worker that exited, if one has.
     public var lastExitStatus: Int32?
