@@ -1,3 +1,4 @@
+import CGatewaySystem
 import Glibc
 import Testing
 @testable import GatewayServer
@@ -62,6 +63,91 @@ extension SharedMemoryTests {
             }
             try store.rotateTicketKeys(now: 2)
             #expect(reader.wait(timeoutSeconds: 10) == 0)
+        }
+    }
+}
+
+extension SharedMemoryTests {
+    @Suite struct TicketKeyCallbackTests {
+        /// A cipher and an HMAC context as OpenSSL hands them to the callback.
+        private final class Contexts {
+            let cipher = EVP_CIPHER_CTX_new()!
+            let mac: OpaquePointer
+
+            init() {
+                let algorithm = EVP_MAC_fetch(nil, "HMAC", nil)!
+                mac = EVP_MAC_CTX_new(algorithm)!
+                EVP_MAC_free(algorithm)
+            }
+
+            deinit {
+                EVP_CIPHER_CTX_free(cipher)
+                EVP_MAC_CTX_free(mac)
+            }
+
+            /// Runs the prepared cipher over `input` and returns the output and the HMAC
+            /// of the output (encrypting) or of the input (decrypting).
+            func run(_ input: [UInt8], encrypt: Bool) -> (output: [UInt8], mac: [UInt8]) {
+                var output = [UInt8](repeating: 0, count: input.count + 32)
+                var length: Int32 = 0
+                var finalLength: Int32 = 0
+                if encrypt {
+                    _ = EVP_EncryptUpdate(cipher, &output, &length, input, Int32(input.count))
+                    _ = output.withUnsafeMutableBufferPointer { EVP_EncryptFinal_ex(cipher, $0.baseAddress! + Int(length), &finalLength) }
+                } else {
+                    _ = EVP_DecryptUpdate(cipher, &output, &length, input, Int32(input.count))
+                    _ = output.withUnsafeMutableBufferPointer { EVP_DecryptFinal_ex(cipher, $0.baseAddress! + Int(length), &finalLength) }
+                }
+                output.removeLast(output.count - Int(length + finalLength))
+
+                let authenticated = encrypt ? output : input
+                var tag = [UInt8](repeating: 0, count: 32)
+                var tagLength = 0
+                _ = EVP_MAC_init(mac, nil, 0, nil)
+                _ = EVP_MAC_update(mac, authenticated, authenticated.count)
+                _ = EVP_MAC_final(mac, &tag, &tagLength, tag.count)
+                return (output, Array(tag.prefix(tagLength)))
+            }
+        }
+
+        private func prepare(_ store: TicketKeyStore?, name: inout [UInt8], iv: inout [UInt8], _ contexts: Contexts, encrypt: Bool) -> TicketKeyCallback.Result {
+            TicketKeyCallback.prepare(store: store, name: &name, iv: &iv, cipher: contexts.cipher, mac: contexts.mac, encrypt: encrypt)
+        }
+
+        @Test func ticketRoundTripAcrossRotation() throws {
+            let store = try SharedSegment(settings: SharedSegmentSettings(workerSlots: 1, issuerCount: 0, tokenCacheEntries: 0)).ticketKeys
+            let first = try store.rotateTicketKeys(now: 1)
+            let session = Array("session state to protect".utf8)
+
+            var name = [UInt8](repeating: 0, count: 16)
+            var iv = [UInt8](repeating: 0, count: 16)
+            let encryptor = Contexts()
+            #expect(prepare(store, name: &name, iv: &iv, encryptor, encrypt: true) == .ready)
+            #expect(name == first.name)
+            let sealed = encryptor.run(session, encrypt: true)
+            #expect(sealed.output != session)
+
+            let decryptor = Contexts()
+            #expect(prepare(store, name: &name, iv: &iv, decryptor, encrypt: false) == .ready)
+            let opened = decryptor.run(sealed.output, encrypt: false)
+            #expect(opened.output == session)
+            #expect(opened.mac == sealed.mac)
+
+            try store.rotateTicketKeys(now: 2)
+            let afterRotation = Contexts()
+            #expect(prepare(store, name: &name, iv: &iv, afterRotation, encrypt: false) == .readyRenew)
+            #expect(afterRotation.run(sealed.output, encrypt: false).output == session)
+
+            try store.rotateTicketKeys(now: 3)
+            #expect(prepare(store, name: &name, iv: &iv, Contexts(), encrypt: false) == .noKey)
+        }
+
+        @Test func noTicketWithoutKeys() throws {
+            let store = try SharedSegment(settings: SharedSegmentSettings(workerSlots: 1, issuerCount: 0, tokenCacheEntries: 0)).ticketKeys
+            var name = [UInt8](repeating: 0, count: 16)
+            var iv = [UInt8](repeating: 0, count: 16)
+            #expect(prepare(store, name: &name, iv: &iv, Contexts(), encrypt: true) == .noKey)
+            #expect(prepare(nil, name: &name, iv: &iv, Contexts(), encrypt: true) == .noKey)
         }
     }
 }
