@@ -47,6 +47,31 @@ extension SharedMemoryTests {
             #expect(store.ticketKey(named: Array(key.name.prefix(15))) == nil)
         }
 
+        @Test func killedRotatorLeavesKeysReadable() throws {
+            let store = try makeStore()
+            try store.rotateTicketKeys(now: 1)
+            var random = TestRandom(state: 11)
+            for round in 0..<10 {
+                let rotator = ChildProcess.fork {
+                    let deadline = monotonicSeconds() + 5
+                    var now = 2.0
+                    while monotonicSeconds() < deadline {
+                        _ = try? store.rotateTicketKeys(now: now)
+                        now += 1
+                    }
+                    return 0
+                }
+                usleep(UInt32(500 + random.next(below: 5000)))
+                #expect(ChildProcess.signal(rotator.kill()) == SIGKILL)
+
+                let current = try #require(store.currentTicketKey(), "round \(round): no current key after the kill")
+                #expect(store.ticketKey(named: current.name)?.isCurrent == true)
+                #expect(store.readKeys()?.previous != nil)
+            }
+            let next = try store.rotateTicketKeys(now: 1_000_000)
+            #expect(store.currentTicketKey() == next)
+        }
+
         @Test func childSeesSupervisorRotation() throws {
             let store = try makeStore()
             let key = try store.rotateTicketKeys(now: 1)

@@ -28,28 +28,36 @@ public enum TicketKeyError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Record offsets of the ticket-key section: the seqlock version in word 0, then the
-/// current key at byte 64 and the previous key at byte 192.
+/// Record offsets of the ticket-key section: the rotation count in word 0, then three
+/// key records of 128 bytes from byte 64. After rotation r the current key is in record
+/// r % 3 and the previous key in record (r - 1) % 3, so a rotation writes the third one.
 enum TicketKeyLayout {
-    static let sequenceWord = 0
+    static let rotationWord = 0
+    static let recordCount = 3
     static let recordBytes = 128
     static let firstRecordOffset = 64
-    static let sectionBytes = firstRecordOffset + 2 * recordBytes
+    static let sectionBytes = firstRecordOffset + recordCount * recordBytes
 
-    /// Byte offsets inside a record.
-    static let nameOffset = 0
-    static let aesKeyOffset = 16
-    static let hmacKeyOffset = 48
-    /// Word index of the creation time (ms); 0 means the record is empty.
-    static let createdAtWord = 10
+    /// Word index of a record's seqlock version.
+    static let sequenceWord = 0
+    /// Byte offset of the key material in a record: name, AES key, HMAC key.
+    static let keyMaterialOffset = 8
     static let keyMaterialBytes = TicketKey.nameBytes + TicketKey.aesKeyBytes + TicketKey.hmacKeyBytes
+    /// Word index of the creation time (ms); 0 means the record is empty.
+    static let createdAtWord = 11
+
+    static func record(current rotation: UInt64) -> Int { Int(rotation % UInt64(recordCount)) }
+    static func record(previous rotation: UInt64) -> Int { Int((rotation &+ UInt64(recordCount) &- 1) % UInt64(recordCount)) }
 }
 
 /// The session-ticket keys that every worker encrypts and decrypts tickets with, so a
 /// ticket issued by one worker resumes on any other, also across rotations.
 ///
-/// Single writer: the supervisor rotates. Workers read under the seqlock. The section is
-/// excluded from core dumps (MADV_DONTDUMP).
+/// Single writer: the supervisor rotates. A rotation writes the record that is neither
+/// current nor previous under that record's seqlock, then increments the rotation count.
+/// A supervisor killed mid-rotation therefore leaves both keys in use intact. Readers
+/// copy records under their seqlocks. The section is excluded from core dumps
+/// (MADV_DONTDUMP).
 public final class TicketKeyStore {
     private let base: UnsafeMutableRawPointer
     private let words: SharedWords
@@ -75,18 +83,14 @@ public final class TicketKeyStore {
         defer { for index in material.indices { material[index] = 0 } }
         let createdAt = max(1, SharedClock.milliseconds(now))
 
-        let current = record(0)
-        let previous = record(1)
-        var saved = [UInt8](repeating: 0, count: TicketKeyLayout.recordBytes)
-        defer { for index in saved.indices { saved[index] = 0 } }
-
-        let odd = SingleWriterSeqlock.beginWrite(words, TicketKeyLayout.sequenceWord)
-        // Only this process writes the records, so reading them here needs no seqlock.
-        saved.withUnsafeMutableBytes { cgw_atomic_copy_out($0.baseAddress!, current, TicketKeyLayout.recordBytes) }
-        saved.withUnsafeBytes { cgw_atomic_copy_in(previous, $0.baseAddress!, TicketKeyLayout.recordBytes) }
-        material.withUnsafeBytes { cgw_atomic_copy_in(current, $0.baseAddress!, TicketKeyLayout.keyMaterialBytes) }
-        SharedWords(current).storeRelaxed(TicketKeyLayout.createdAtWord, createdAt)
-        SingleWriterSeqlock.endWrite(words, TicketKeyLayout.sequenceWord, odd: odd)
+        let rotation = words.loadRelaxed(TicketKeyLayout.rotationWord) &+ 1
+        let record = record(TicketKeyLayout.record(current: rotation))
+        let recordWords = SharedWords(record)
+        let odd = SingleWriterSeqlock.beginWrite(recordWords, TicketKeyLayout.sequenceWord)
+        material.withUnsafeBytes { cgw_atomic_copy_in(record + TicketKeyLayout.keyMaterialOffset, $0.baseAddress!, TicketKeyLayout.keyMaterialBytes) }
+        recordWords.storeRelaxed(TicketKeyLayout.createdAtWord, createdAt)
+        SingleWriterSeqlock.endWrite(recordWords, TicketKeyLayout.sequenceWord, odd: odd)
+        words.store(TicketKeyLayout.rotationWord, rotation)
 
         return TicketKey(
             name: Array(material[0..<16]), aesKey: Array(material[16..<48]), hmacKey: Array(material[48..<80]),
@@ -111,23 +115,34 @@ public final class TicketKeyStore {
         name.withUnsafeBytes { ticketKey(named: $0) }
     }
 
-    /// Both keys read under the seqlock; nil only if every retry overlapped a rotation.
+    /// Copies both keys of one rotation. Returns nil only if every retry overlapped
+    /// rotations, which takes two rotations during one read.
     func readKeys() -> (current: TicketKey?, previous: TicketKey?)? {
-        SingleWriterSeqlock.retrying {
-            SingleWriterSeqlock.read(words, TicketKeyLayout.sequenceWord) { () -> (current: TicketKey?, previous: TicketKey?) in
-                (readRecord(0), readRecord(1))
-            }
+        SingleWriterSeqlock.retrying { () -> (current: TicketKey?, previous: TicketKey?)? in
+            let rotation = words.load(TicketKeyLayout.rotationWord)
+            if rotation == 0 { return (nil, nil) }
+            guard let current = readRecord(TicketKeyLayout.record(current: rotation)),
+                  let previous = readRecord(TicketKeyLayout.record(previous: rotation)),
+                  words.load(TicketKeyLayout.rotationWord) == rotation else { return nil }
+            return (current, previous)
         }
     }
 
-    private func readRecord(_ index: Int) -> TicketKey? {
+    /// Copies one record under its seqlock: .some(nil) for an empty record, nil if a
+    /// write overlapped the copy.
+    private func readRecord(_ index: Int) -> TicketKey?? {
         let record = record(index)
-        let createdAt = SharedWords(record).loadRelaxed(TicketKeyLayout.createdAtWord)
-        guard createdAt != 0 else { return nil }
-        var material = [UInt8](repeating: 0, count: TicketKeyLayout.keyMaterialBytes)
-        material.withUnsafeMutableBytes { cgw_atomic_copy_out($0.baseAddress!, record, TicketKeyLayout.keyMaterialBytes) }
-        return TicketKey(
-            name: Array(material[0..<16]), aesKey: Array(material[16..<48]), hmacKey: Array(material[48..<80]),
-            createdAt: SharedClock.seconds(createdAt))
+        let recordWords = SharedWords(record)
+        return SingleWriterSeqlock.read(recordWords, TicketKeyLayout.sequenceWord) { () -> TicketKey? in
+            let createdAt = recordWords.loadRelaxed(TicketKeyLayout.createdAtWord)
+            guard createdAt != 0 else { return nil }
+            var material = [UInt8](repeating: 0, count: TicketKeyLayout.keyMaterialBytes)
+            material.withUnsafeMutableBytes {
+                cgw_atomic_copy_out($0.baseAddress!, record + TicketKeyLayout.keyMaterialOffset, TicketKeyLayout.keyMaterialBytes)
+            }
+            return TicketKey(
+                name: Array(material[0..<16]), aesKey: Array(material[16..<48]), hmacKey: Array(material[48..<80]),
+                createdAt: SharedClock.seconds(createdAt))
+        }
     }
 }
