@@ -275,9 +275,12 @@ public final class IssuerKeySets {
         recordStatus(issuer: issuer, outcome: 2, code: code, message: message, at: time)
     }
 
-    public func fetchStatus(issuer: Int) -> KeyFetchStatus {
+    /// Copies the issuer's fetch status. Returns nil if the record stayed mid-write
+    /// through 100 retries: a fetcher killed while recording a result leaves it so until
+    /// the next fetcher records one.
+    public func fetchStatus(issuer: Int) -> KeyFetchStatus? {
         let words = SharedWords(issuerWords(issuer).pointer(KeySetLayout.statusWord))
-        let status = SingleWriterSeqlock.retrying {
+        return SingleWriterSeqlock.retrying(maxAttempts: 100) {
             SingleWriterSeqlock.read(words, KeySetLayout.Status.sequence.rawValue) { () -> KeyFetchStatus in
                 let attempt = words.loadRelaxed(KeySetLayout.Status.lastAttemptMilliseconds.rawValue)
                 let success = words.loadRelaxed(KeySetLayout.Status.lastSuccessMilliseconds.rawValue)
@@ -289,7 +292,11 @@ public final class IssuerKeySets {
                     let code = Int32(bitPattern: UInt32(truncatingIfNeeded: words.loadRelaxed(KeySetLayout.Status.errorCode.rawValue)))
                     let length = Int(min(words.loadRelaxed(KeySetLayout.Status.messageLength.rawValue), UInt64(IssuerKeySets.maxErrorMessageBytes)))
                     var text = [UInt8](repeating: 0, count: length)
-                    text.withUnsafeMutableBytes { cgw_atomic_copy_out($0.baseAddress!, words.raw(KeySetLayout.Status.message.rawValue), length) }
+                    text.withUnsafeMutableBytes { buffer in
+                        if let destination = buffer.baseAddress {
+                            cgw_atomic_copy_out(destination, words.raw(KeySetLayout.Status.message.rawValue), length)
+                        }
+                    }
                     result = .failed(code: code, message: String(decoding: text, as: UTF8.self))
                 default:
                     result = .neverAttempted
@@ -301,7 +308,6 @@ public final class IssuerKeySets {
                     consecutiveFailures: words.loadRelaxed(KeySetLayout.Status.consecutiveFailures.rawValue))
             }
         }
-        return status ?? KeyFetchStatus(result: .neverAttempted, lastAttemptAt: nil, lastSuccessAt: nil, consecutiveFailures: 0)
     }
 
     private func recordStatus(issuer: Int, outcome: UInt64, code: Int32, message: String, at time: Double) {
