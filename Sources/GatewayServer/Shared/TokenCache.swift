@@ -147,9 +147,11 @@ enum TokenCacheLayout {
 /// Failure rules:
 /// - A writer killed while holding an entry leaves it busy. After `takeoverMilliseconds`
 ///   any writer may claim it again from that exact version.
-/// - A stalled writer that resumes after a takeover cannot release (its compare-and-swap
-///   finds another version), and any of its late field stores leave fields that do not
-///   match the check word, so readers reject the entry and writers reuse it.
+/// - A stalled writer that resumes after a takeover cannot release, because its
+///   compare-and-swap finds another version. Its late field stores mix two records, and
+///   a mixed record fails the check word, so readers reject it and writers reuse the way.
+///   Only if all its stores land, check word included, does the entry hold its complete
+///   record, which is a true verification.
 /// - `flush()` increments the epoch; entries of an older epoch are misses and free.
 public final class TokenCache {
     /// Time after which a busy entry is presumed abandoned by a dead writer.
