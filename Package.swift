@@ -64,5 +64,6 @@ let package = Package(
         .testTarget(name: "GatewayControlTests", dependencies: ["GatewayServer"]),
         .testTarget(name: "GatewayEndToEndTests", dependencies: ["GatewayServer"], exclude: ["Support/mint_token.py"]),
         .testTarget(name: "GatewayKeyFetchTests", dependencies: ["GatewayServer"], exclude: ["Support/issuer_server.py"]),
+        .testTarget(name: "GatewaySharedMemoryTests", dependencies: ["GatewayServer"]),
     ]
 )
