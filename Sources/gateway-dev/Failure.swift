@@ -32,7 +32,12 @@ func drainOpenSSLErrors() -> String {
         if code == 0 { break }
         var buffer = [CChar](repeating: 0, count: 256)
         ERR_error_string_n(code, &buffer, buffer.count)
-        reasons.append(String(cString: buffer))
+        reasons.append(stringFromCBuffer(buffer))
     }
     return reasons.isEmpty ? "no reason given by OpenSSL" : reasons.joined(separator: "; ")
+}
+
+/// The text of a NUL-terminated C string stored in an array.
+func stringFromCBuffer(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

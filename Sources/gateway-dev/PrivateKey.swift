@@ -108,7 +108,7 @@ final class PrivateKey: @unchecked Sendable {
             var name = [CChar](repeating: 0, count: 64)
             var length = 0
             guard EVP_PKEY_get_group_name(pkey, &name, name.count, &length) == 1 else { return nil }
-            switch String(cString: name) {
+            switch stringFromCBuffer(name) {
             case "prime256v1", "P-256": return .ecP256
             case "secp384r1", "P-384": return .ecP384
             case "secp521r1", "P-521": return .ecP521
