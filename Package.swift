@@ -58,7 +58,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(name: "GatewayAuthTests", dependencies: ["GatewayAuth"]),
+        .testTarget(name: "GatewayAuthTests", dependencies: ["GatewayAuth"], exclude: ["mint.py"]),
         .testTarget(name: "GatewayHTTPTests", dependencies: ["GatewayHTTP"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
         .testTarget(name: "GatewayEndToEndTests", dependencies: ["GatewayServer"], exclude: ["Support/mint_token.py"]),

@@ -8,3 +8,5 @@ const char *cgw_errno_name(int number) { return strerrorname_np(number); }
 int cgw_fcntl_get_flags(int descriptor) { return fcntl(descriptor, F_GETFL); }
 
 int cgw_fcntl_set_flags(int descriptor, int flags) { return fcntl(descriptor, F_SETFL, flags); }
+
+int cgw_fcntl_set_descriptor_flags(int descriptor, int flags) { return fcntl(descriptor, F_SETFD, flags); }

@@ -1,5 +1,5 @@
-/// Why a request was not let through. Metrics labels and log fields use the raw values,
-/// so they never change.
+/// Reason a request was rejected. Metrics labels and log fields use the raw values, so
+/// they must not change.
 public enum AuthFailureReason: String, Sendable, CaseIterable {
     /// The request has no `Authorization` header, or its scheme is not `Bearer`.
     case missingToken = "missing_token"

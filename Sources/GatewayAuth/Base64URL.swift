@@ -1,6 +1,6 @@
-/// Strict base64url (RFC 4648 §5) as JWS and JWK use it (RFC 7515 §2): no padding, no
-/// `+` or `/`, no whitespace, and the unused bits of the last character must be zero, so
-/// every byte string has exactly one accepted encoding.
+/// Strict base64url (RFC 4648 §5) as JWS and JWK use it (RFC 7515 §2). Padding, `+`,
+/// `/` and whitespace are invalid. The unused bits of the last character must be zero,
+/// so every byte string has exactly one accepted encoding.
 public enum Base64URL {
     /// Decodes `input`, or returns nil when it is not canonical unpadded base64url.
     public static func decode(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
@@ -72,7 +72,7 @@ public enum Base64URL {
         String(decoding: encode(bytes), as: UTF8.self)
     }
 
-    /// The 6-bit value of a base64url character, or 0xFF for any other byte.
+    /// Returns the 6-bit value of a base64url character, or 0xFF for any other byte.
     @inline(__always)
     static func sextet(_ byte: UInt8) -> UInt8 {
         switch byte {

@@ -72,7 +72,7 @@ public struct JSONLimits: Sendable {
     public static let keySet = JSONLimits(maxBytes: 1 << 20, maxDepth: 16)
 }
 
-/// Why a document is not strict RFC 8259 JSON, and the byte offset where that was found.
+/// A syntax or limit error in a JSON document, with the byte offset where it was found.
 public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case tooLarge = "document exceeds the size limit"

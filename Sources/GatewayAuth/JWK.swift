@@ -26,7 +26,8 @@ public final class VerificationKey: @unchecked Sendable {
         EVP_PKEY_free(evpKey)
     }
 
-    /// Size of the key in bits: the modulus for RSA, the group order for EC keys.
+    /// Size of the key in bits as OpenSSL reports it: the modulus for RSA, the group order
+    /// for EC keys, 256 for Ed25519.
     public var bits: Int {
         Int(EVP_PKEY_get_bits(evpKey))
     }
@@ -38,7 +39,7 @@ public final class VerificationKey: @unchecked Sendable {
     }
 }
 
-/// Why a JWK cannot become a verification key. The message names JWK members and short
+/// The reason a JWK cannot become a verification key. The message names JWK members and short
 /// values from the key set, never key material.
 public struct JWKError: Error, Sendable, CustomStringConvertible {
     public let message: String
@@ -52,22 +53,24 @@ public struct JWKError: Error, Sendable, CustomStringConvertible {
 
 /// Conversion of one JWK (RFC 7517 §4, RFC 7518 §6, RFC 8037 §2) into a verification key.
 public enum JWK {
-    /// Minimum RSA modulus size. Smaller moduli are factorable with public resources.
+    /// Minimum RSA modulus size, which RFC 7518 §3.3 and §3.5 require for RS* and PS*.
     public static let minRSABits = 2048
-    /// Maximum RSA modulus size, the largest OpenSSL 3 verifies.
+    /// Maximum RSA modulus size, OpenSSL 3's `OPENSSL_RSA_MAX_MODULUS_BITS`.
     public static let maxRSABits = 16384
     /// Maximum RSA public exponent size. OpenSSL 3 rejects larger exponents for moduli
-    /// above 3072 bits, and no real key uses one.
+    /// above 3072 bits (`OPENSSL_RSA_MAX_PUBEXP_BITS`), and common keys use 65537.
     public static let maxRSAExponentBits = 64
 
     /// Builds a verification key from a JWK object.
     ///
-    /// Rejects a key that may not verify signatures: `use` other than `sig`, `key_ops`
-    /// without `verify`, an `alg` that is not a supported signature algorithm or does
-    /// not fit `kty` and `crv`, or private key members (a published private key can forge
-    /// tokens). When `n`/`e` or `x`/`y` are absent, the key comes from the first `x5c`
-    /// certificate. When both are present they must be the same key. The certificate
-    /// chain is not validated.
+    /// Rejects a key that may not verify signatures. That is a key with `use` other than
+    /// `sig`, `key_ops` without `verify`, or an `alg` that is not a supported signature
+    /// algorithm or does not fit `kty` and `crv`. A key with private members is rejected
+    /// too, because anyone who read the key set could forge tokens with it.
+    ///
+    /// When `n`/`e` or `x`/`y` are absent, the key comes from the first `x5c` certificate.
+    /// When both are present they must be the same key. The certificate chain is not
+    /// validated.
     public static func verificationKey(from jwk: JSONObject) throws(JWKError) -> VerificationKey {
         let keyID = try optionalString(jwk, "kid")
         if let keyID, keyID.utf8.count > JWS.maxKeyIDBytes {
@@ -194,7 +197,7 @@ public enum JWK {
         guard x.count == curve.fieldBytes, y.count == curve.fieldBytes else {
             throw JWKError("EC x and y must each be \(curve.fieldBytes) bytes for \(kind.rawValue)")
         }
-        // SEC 1 §2.3.3 uncompressed point: 0x04 || x || y.
+        // The uncompressed point encoding: 0x04 || x || y.
         let point: [UInt8] = [0x04] + x + y
 
         let evpKey = point.withUnsafeBufferPointer { buffer in
@@ -220,7 +223,7 @@ public enum JWK {
     }
 
     /// Builds a key from the public key of the first (leaf) certificate in `x5c`, which
-    /// holds standard base64 DER certificates (RFC 7517 §4.7).
+    /// contains standard base64 DER certificates (RFC 7517 §4.7).
     private static func leafCertificateKey(_ jwk: JSONObject, kind: KeyKind, keyID: String?, algorithm: SignatureAlgorithm?) throws(JWKError) -> VerificationKey {
         guard let chain = jwk["x5c"]?.arrayValue, let leafText = chain.first?.stringValue else {
             throw JWKError("x5c is not a non-empty array of strings")
@@ -242,19 +245,19 @@ public enum JWK {
         let baseID = EVP_PKEY_get_base_id(evpKey)
         switch kind {
         case .rsa:
-            guard baseID == EVP_PKEY_RSA else { throw JWKError("x5c[0] does not hold an RSA key") }
+            guard baseID == EVP_PKEY_RSA else { throw JWKError("x5c[0] does not contain an RSA key") }
             try checkRSA(key)
         case .ecP256, .ecP384, .ecP521:
-            guard baseID == EVP_PKEY_EC else { throw JWKError("x5c[0] does not hold an EC key") }
+            guard baseID == EVP_PKEY_EC else { throw JWKError("x5c[0] does not contain an EC key") }
             var name = [CChar](repeating: 0, count: 64)
             var length = 0
             guard EVP_PKEY_get_utf8_string_param(evpKey, OSSL_PKEY_PARAM_GROUP_NAME, &name, name.count, &length) == 1,
                   String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self) == ECCurve(kind)!.openSSLName else {
-                throw JWKError("x5c[0] holds an EC key on another curve than \(kind.rawValue)")
+                throw JWKError("x5c[0] contains an EC key on a curve other than \(kind.rawValue)")
             }
             try checkPublicKey(key)
         case .ed25519:
-            guard baseID == EVP_PKEY_ED25519 else { throw JWKError("x5c[0] does not hold an Ed25519 key") }
+            guard baseID == EVP_PKEY_ED25519 else { throw JWKError("x5c[0] does not contain an Ed25519 key") }
         }
         return key
     }
@@ -288,8 +291,8 @@ public enum JWK {
         }
     }
 
-    /// Runs OpenSSL's public key validation: for EC keys, the point is on the curve, is
-    /// not the point at infinity and has the group order (SP 800-56A §5.6.2.3.3).
+    /// Runs OpenSSL's full public key validation. For EC keys it checks that the point is
+    /// on the curve, is not the point at infinity and has the group order.
     private static func checkPublicKey(_ key: VerificationKey) throws(JWKError) {
         guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key.evpKey, nil) else {
             throw JWKError("OpenSSL could not allocate a key context")
@@ -306,7 +309,7 @@ public enum JWK {
         return text
     }
 
-    /// A value from the key set cut to 40 characters for a diagnostic message.
+    /// Quotes a value from the key set for a diagnostic message, cut to 40 characters.
     static func shortened(_ text: String) -> String {
         text.count <= 40 ? JSON.quoted(text) : JSON.quoted(String(text.prefix(40)) + "…")
     }
@@ -316,7 +319,8 @@ public enum JWK {
 struct ECCurve {
     let fieldBytes: Int
     let openSSLName: String
-    /// The group order n, big-endian, `fieldBytes` long (SEC 2 §2.4.2, §2.5.1, §2.6.1).
+    /// The group order n, big-endian, `fieldBytes` long, as
+    /// `openssl ecparam -param_enc explicit -text` prints it.
     let order: [UInt8]
 
     init?(_ kind: KeyKind) {

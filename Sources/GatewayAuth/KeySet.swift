@@ -13,7 +13,7 @@ public struct SkippedKey: Sendable, CustomStringConvertible {
     }
 }
 
-/// Why a JWK Set document cannot be used at all.
+/// Error for a JWK Set document that cannot be used at all.
 public struct KeySetError: Error, Sendable, CustomStringConvertible {
     public let message: String
 

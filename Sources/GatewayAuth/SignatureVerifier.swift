@@ -2,15 +2,34 @@ import CGatewaySystem
 
 /// Verifies JWS signatures (RFC 7518 §3.3–3.5, RFC 8037 §3.1) with OpenSSL 3 EVP.
 ///
-/// Not thread-safe: it reuses one `EVP_MD_CTX` for every call. Give each thread its own
+/// `EVP_DigestVerifyInit` fetches algorithms and builds provider contexts on every call.
+/// With OpenSSL 3.0.19 that cost about 2 µs, a sixth of an RSA-2048 verification
+/// (docs/benchmarks.md). So for RSA and ECDSA the verifier initialises one template
+/// `EVP_MD_CTX` per key and algorithm once, and copies it for each verification.
+///
+/// Not thread-safe: it reuses its contexts for every call. Give each thread its own
 /// verifier. Keys may be shared between verifiers.
 public final class SignatureVerifier {
-    /// Owned and freed in `deinit`. Reset before each verification.
+    /// Maximum number of cached templates. Beyond it the oldest entry is replaced.
+    public static let maxTemplates = 16
+
+    /// A verification context initialised for one key and algorithm. It holds a strong
+    /// reference to the key, so a freed key's address can never match a new key.
+    private struct Template {
+        let key: VerificationKey
+        let algorithm: SignatureAlgorithm
+        /// Owned by the verifier and freed when the template is replaced or in `deinit`.
+        let context: OpaquePointer
+    }
+
+    /// Working context, owned and freed in `deinit`. Overwritten before each verification.
     private let context: OpaquePointer
     /// Digests fetched once from the default provider, owned and freed in `deinit`.
     private let sha256: OpaquePointer
     private let sha384: OpaquePointer
     private let sha512: OpaquePointer
+    private var templates: [Template] = []
+    private var nextReplacement = 0
 
     public init() {
         guard let context = EVP_MD_CTX_new(),
@@ -26,6 +45,9 @@ public final class SignatureVerifier {
     }
 
     deinit {
+        for template in templates {
+            EVP_MD_CTX_free(template.context)
+        }
         EVP_MD_CTX_free(context)
         EVP_MD_free(sha256)
         EVP_MD_free(sha384)
@@ -36,7 +58,7 @@ public final class SignatureVerifier {
     /// `key`. Returns false when the key cannot verify the algorithm.
     ///
     /// ECDSA signatures are the raw `r || s` of RFC 7518 §3.4, each exactly the curve's
-    /// field size. `r` and `s` must lie in [1, n−1] before OpenSSL sees them. RSA
+    /// field size. `r` and `s` must lie in [1, n−1], which is checked before OpenSSL is called. RSA
     /// signatures must be exactly the modulus size. PSS uses MGF1 with the same hash and
     /// a salt as long as the hash (RFC 7518 §3.5).
     public func verify(
@@ -56,10 +78,10 @@ public final class SignatureVerifier {
             return verifyECDSA(signature: signature, message: message, key: key, algorithm: algorithm)
         case .rsa:
             guard signature.count == Int(EVP_PKEY_get_size(key.evpKey)) else { return false }
-            return verifyDigest(signature: signature, message: message, key: key, algorithm: algorithm)
+            return verifyWithTemplate(signature: signature, message: message, key: key, algorithm: algorithm)
         case .ed25519:
             guard signature.count == 64 else { return false }
-            return verifyDigest(signature: signature, message: message, key: key, algorithm: algorithm)
+            return verifyEd25519(signature: signature, message: message, key: key)
         }
     }
 
@@ -80,25 +102,62 @@ public final class SignatureVerifier {
         }
     }
 
-    /// Runs the one-shot EVP_DigestVerify. For EdDSA the digest is NULL, because Ed25519
-    /// hashes the message itself (RFC 8032 §5.1.7).
-    private func verifyDigest(
+    /// Returns the template context for `key` and `algorithm`, initialising and caching
+    /// it on first use, or nil when OpenSSL cannot initialise it.
+    private func template(for key: VerificationKey, algorithm: SignatureAlgorithm) -> OpaquePointer? {
+        for template in templates where template.key === key && template.algorithm == algorithm {
+            return template.context
+        }
+        guard let templateContext = EVP_MD_CTX_new() else { return nil }
+        let messageDigest = digest(algorithm.digest)
+        var keyContext: OpaquePointer? = nil
+        var initialised = EVP_DigestVerifyInit(templateContext, &keyContext, messageDigest, nil, key.evpKey) == 1
+        if initialised && algorithm.isPSS {
+            initialised = EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING) == 1
+                && EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST) == 1
+                && EVP_PKEY_CTX_set_rsa_mgf1_md(keyContext, messageDigest) == 1
+        }
+        guard initialised else {
+            EVP_MD_CTX_free(templateContext)
+            return nil
+        }
+
+        let template = Template(key: key, algorithm: algorithm, context: templateContext)
+        if templates.count < SignatureVerifier.maxTemplates {
+            templates.append(template)
+        } else {
+            EVP_MD_CTX_free(templates[nextReplacement].context)
+            templates[nextReplacement] = template
+            nextReplacement = (nextReplacement + 1) % SignatureVerifier.maxTemplates
+        }
+        return templateContext
+    }
+
+    /// Copies the key's template into the working context and runs the one-shot
+    /// EVP_DigestVerify. The FINALISE flag lets OpenSSL finish in place instead of
+    /// duplicating the context first, because the copy is never used again.
+    private func verifyWithTemplate(
         signature: UnsafeRawBufferPointer,
         message: UnsafeRawBufferPointer,
         key: VerificationKey,
         algorithm: SignatureAlgorithm
     ) -> Bool {
-        // Reset drops the previous key's EVP_PKEY_CTX, so the next init builds one for
-        // this key.
+        guard let template = template(for: key, algorithm: algorithm),
+              EVP_MD_CTX_copy_ex(context, template) == 1 else { return false }
+        EVP_MD_CTX_set_flags(context, EVP_MD_CTX_FLAG_FINALISE)
+        return EVP_DigestVerify(
+            context,
+            signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count,
+            message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count
+        ) == 1
+    }
+
+    /// Runs the one-shot EVP_DigestVerify with a NULL digest, because Ed25519 hashes the
+    /// message itself (RFC 8032 §5.1.7). OpenSSL cannot copy a context without a digest,
+    /// so this path initialises the working context each time.
+    private func verifyEd25519(signature: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer, key: VerificationKey) -> Bool {
         EVP_MD_CTX_reset(context)
-        let messageDigest = digest(algorithm.digest)
-        var keyContext: OpaquePointer? = nil
-        guard EVP_DigestVerifyInit(context, &keyContext, messageDigest, nil, key.evpKey) == 1 else { return false }
-        if algorithm.isPSS {
-            guard EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING) == 1,
-                  EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST) == 1,
-                  EVP_PKEY_CTX_set_rsa_mgf1_md(keyContext, messageDigest) == 1 else { return false }
-        }
+        guard EVP_DigestVerifyInit(context, nil, nil, nil, key.evpKey) == 1 else { return false }
         return EVP_DigestVerify(
             context,
             signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count,
@@ -137,7 +196,7 @@ public final class SignatureVerifier {
             var cursor = buffer.baseAddress
             let length = i2d_ECDSA_SIG(ecdsaSignature, &cursor)
             guard length > 0, Int(length) <= buffer.count else { return false }
-            return verifyDigest(
+            return verifyWithTemplate(
                 signature: UnsafeRawBufferPointer(start: buffer.baseAddress, count: Int(length)),
                 message: message, key: key, algorithm: algorithm
             )

@@ -1,6 +1,6 @@
 import CGatewaySystem
 
-/// What the gateway accepts from one token issuer.
+/// Validation settings for one token issuer.
 public struct IssuerPolicy: Sendable {
     /// The exact `iss` value, compared byte for byte (RFC 7519 §4.1.1).
     public var issuer: String
@@ -29,7 +29,7 @@ public struct IssuerPolicy: Sendable {
     }
 }
 
-/// How a route checks the certificate binding of RFC 8705 §3.
+/// Certificate binding check of a route (RFC 8705 §3).
 public enum BindingMode: String, Sendable {
     /// The token must carry `cnf.x5t#S256` and it must match the client certificate.
     case required
@@ -39,7 +39,7 @@ public enum BindingMode: String, Sendable {
     case off
 }
 
-/// What a route requires of an already verified token.
+/// Authorization requirements of a route for an already verified token.
 public struct RoutePolicy: Sendable {
     public var binding: BindingMode
     /// Scopes the token must all have.
@@ -100,7 +100,7 @@ public final class TokenValidator {
     }
 
     /// Replaces the key set of the issuer at `index`. Tokens already verified with the old
-    /// set stay valid; their `keySetGeneration` tells them apart.
+    /// set stay valid, and their `keySetGeneration` records which set verified them.
     public func replaceKeySet(_ keySet: KeySet, forIssuerAt index: Int) {
         keySets[index] = keySet
     }

@@ -50,7 +50,23 @@ enum ASCII {
         isMember(byte, of: tokenMask)
     }
 
-    /// Whether `byte` may appear in a field value: VCHAR, obs-text, SP or HTAB (RFC 9110 §5.5).
+    /// Returns whether any byte of `word` is below 0x20 or is 0x7F.
+    ///
+    /// Subtracting 0x20 from every byte at once sets the high bit of each byte that was below
+    /// 0x20, and masking with `~word` drops bytes that were 0x80 or above. A borrow can also
+    /// flag a byte after a flagged one, so the result says whether some byte matched, not which.
+    @inline(__always)
+    static func containsControlCharacter(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let below0x20 = (word &- ones &* 0x20) & ~word & highBits
+        let delete = word ^ (ones &* 0x7F)
+        let equals0x7F = (delete &- ones) & ~delete & highBits
+        return below0x20 | equals0x7F != 0
+    }
+
+    /// Returns whether `byte` may appear in a field value: VCHAR, obs-text, SP or HTAB
+    /// (RFC 9110 §5.5).
     @inline(__always)
     static func isFieldValueCharacter(_ byte: UInt8) -> Bool {
         byte == tab || (byte >= space && byte != 0x7F)
@@ -66,7 +82,7 @@ enum ASCII {
         byte &- 0x30 < 10
     }
 
-    /// The value of a hexadecimal digit, or nil.
+    /// Returns the value of a hexadecimal digit, or nil for any other byte.
     @inline(__always)
     static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
@@ -87,6 +103,20 @@ enum ASCII {
     static func equalsCaseInsensitive(_ bytes: UnsafeBufferPointer<UInt8>, _ name: String) -> Bool {
         var name = name
         return name.withUTF8 { equalsCaseInsensitive(bytes, $0) }
+    }
+
+    /// Compares `bytes` with `lowercaseName`, which must be lower-case ASCII, ignoring the
+    /// case of `bytes`. Cheaper than the `String` form for the fixed names the parser recognizes.
+    @inline(__always)
+    static func equalsLowercase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercaseName: StaticString) -> Bool {
+        guard bytes.count == lowercaseName.utf8CodeUnitCount else {
+            return false
+        }
+        let name = lowercaseName.utf8Start
+        for index in 0..<bytes.count where lowercased(bytes[index]) != name[index] {
+            return false
+        }
+        return true
     }
 
     /// Compares two byte strings, ignoring ASCII case.

@@ -187,8 +187,8 @@ extension HTTPRequestParser {
         return trailerSectionSize > limits.maxTrailerSectionSize ? .trailerSectionTooLarge : nil
     }
 
-    /// The state after `byte` inside a chunk extension, or nil when the byte is not allowed
-    /// there. CR and LF are handled by the caller.
+    /// Returns the state after `byte` inside a chunk extension, or nil when the byte is not
+    /// allowed there. The caller handles CR and LF.
     private func nextChunkExtensionState(_ current: ChunkExtensionState, _ byte: UInt8) -> ChunkExtensionState? {
         let isWhitespace = ASCII.isWhitespace(byte)
         let isToken = ASCII.isTokenCharacter(byte)

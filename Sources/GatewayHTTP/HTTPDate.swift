@@ -56,8 +56,8 @@ public struct HTTPDateCache: Sendable {
         // 1970-01-01 was a Thursday; dayNames starts with Sunday.
         let weekday = (days + 4) % 7
 
-        // Walking over years and months costs at most a few hundred steps, and it runs at
-        // most once per second.
+        // Walking over years and months takes up to about 8,000 steps (for year 9999), and
+        // `update` runs it only when the second changes.
         var year = 1970
         while true {
             let daysInYear = isLeapYear(year) ? 366 : 365

@@ -3,16 +3,19 @@
 // CR or LF appears.
 
 extension HTTPRequestHead {
-    /// Parses `rawBytes`, which holds a complete head whose request line is the first
+    /// Parses `rawBytes`, which contains a complete head whose request line is the first
     /// `requestLineLength` bytes, and fills in every property. Returns the first error found.
-    mutating func parse(limits: HTTPLimits) -> HTTPParseError? {
+    ///
+    /// `hasControlCharacters` tells whether the head contains a control character other
+    /// than HTAB, CR and LF, or DEL. Without one, field values need no character check.
+    mutating func parse(limits: HTTPLimits, hasControlCharacters: Bool) -> HTTPParseError? {
         let bytes = rawBytes
         return bytes.withUnsafeBufferPointer { buffer in
             if let error = parseRequestLine(buffer) {
                 return error
             }
             var facts = FieldFacts()
-            if let error = parseFieldLines(buffer, facts: &facts) {
+            if let error = parseFieldLines(buffer, checkValues: hasControlCharacters, facts: &facts) {
                 return error
             }
             return apply(facts, buffer, limits: limits)
@@ -69,111 +72,9 @@ extension HTTPRequestHead {
         case (0x31, 0x31): return .success(.http1_1)
         case (0x31, 0x30): return .success(.http1_0)
         // NOTE: RFC 9110 §2.5 suggests treating HTTP/1.2 and later as HTTP/1.1. No such
-        // version exists, so this server answers 505 like it does for every other version.
+        // version exists, so this server responds with 505 as for every other version.
         default: return .failure(.unsupportedVersion)
         }
-    }
-
-    private mutating func parseTarget(_ bytes: UnsafeBufferPointer<UInt8>) -> HTTPParseError? {
-        let target = targetRange
-        let first = bytes[target.lowerBound]
-
-        if first == ASCII.asterisk && target.count == 1 {
-            guard method == .options else {
-                return .asteriskFormRequiresOptions
-            }
-            targetForm = .asterisk
-            pathRange = target
-            return nil
-        }
-
-        if first == ASCII.slash {
-            targetForm = .origin
-            return parsePathAndQuery(bytes, target)
-        }
-
-        // absolute-form, with the http or https scheme only (RFC 9110 §4.2).
-        var index = target.lowerBound
-        while index < target.upperBound && bytes[index] != ASCII.colon {
-            index += 1
-        }
-        let scheme = UnsafeBufferPointer(rebasing: bytes[target.lowerBound..<index])
-        guard ASCII.equalsCaseInsensitive(scheme, "http") || ASCII.equalsCaseInsensitive(scheme, "https") else {
-            return .invalidRequestTarget
-        }
-        guard target.upperBound - index >= 3, bytes[index + 1] == ASCII.slash, bytes[index + 2] == ASCII.slash else {
-            return .invalidRequestTarget
-        }
-        let authorityStart = index + 3
-        var authorityEnd = authorityStart
-        while authorityEnd < target.upperBound && bytes[authorityEnd] != ASCII.slash && bytes[authorityEnd] != ASCII.questionMark {
-            authorityEnd += 1
-        }
-        // A userinfo subcomponent (`user@host`) is deprecated and rejected here (RFC 9110 §4.2.4),
-        // because validateAuthority accepts no `@`.
-        guard authorityEnd > authorityStart, Self.validateAuthority(bytes, authorityStart..<authorityEnd) else {
-            return .invalidRequestTarget
-        }
-        targetForm = .absolute
-        authorityRange = authorityStart..<authorityEnd
-        return parsePathAndQuery(bytes, authorityEnd..<target.upperBound)
-    }
-
-    /// Validates `path-abempty [ "?" query ]` in `range` and records the path and query ranges.
-    private mutating func parsePathAndQuery(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> HTTPParseError? {
-        var index = range.lowerBound
-        var segmentStart = index + 1
-        while index < range.upperBound {
-            let byte = bytes[index]
-            if byte == ASCII.questionMark {
-                break
-            }
-            if byte == ASCII.slash {
-                if index > range.lowerBound && Self.isDotSegment(bytes, segmentStart..<index) {
-                    return .dotSegmentInPath
-                }
-                segmentStart = index + 1
-                index += 1
-                continue
-            }
-            if byte == ASCII.percent {
-                guard Self.isPercentEncoding(bytes, at: index, end: range.upperBound) else {
-                    return .invalidRequestTarget
-                }
-                index += 3
-                continue
-            }
-            guard ASCII.isMember(byte, of: ASCII.pathMask) else {
-                return .invalidRequestTarget
-            }
-            index += 1
-        }
-        if index > range.lowerBound && Self.isDotSegment(bytes, segmentStart..<index) {
-            return .dotSegmentInPath
-        }
-        pathRange = range.lowerBound..<index
-
-        guard index < range.upperBound else {
-            return nil
-        }
-        let queryStart = index + 1
-        index = queryStart
-        while index < range.upperBound {
-            let byte = bytes[index]
-            if byte == ASCII.percent {
-                guard Self.isPercentEncoding(bytes, at: index, end: range.upperBound) else {
-                    return .invalidRequestTarget
-                }
-                index += 3
-                continue
-            }
-            guard ASCII.isMember(byte, of: ASCII.queryMask) else {
-                return .invalidRequestTarget
-            }
-            index += 1
-        }
-        queryRange = queryStart..<range.upperBound
-        return nil
     }
 
     // MARK: Field lines (RFC 9112 §5)
@@ -192,16 +93,20 @@ extension HTTPRequestHead {
         var expectsContinue = false
     }
 
-    private mutating func parseFieldLines(_ bytes: UnsafeBufferPointer<UInt8>, facts: inout FieldFacts) -> HTTPParseError? {
+    private mutating func parseFieldLines(_ bytes: UnsafeBufferPointer<UInt8>, checkValues: Bool, facts: inout FieldFacts) -> HTTPParseError? {
         // The head ends with CRLF CRLF; the last CRLF is the empty line.
         let headEnd = bytes.count - 2
         var lineStart = requestLineLength + 2
         while lineStart < headEnd {
             var lineEnd = lineStart
+            let base = UnsafeRawPointer(bytes.baseAddress!)
+            while lineEnd + 8 <= headEnd && !ASCII.containsControlCharacter(base.loadUnaligned(fromByteOffset: lineEnd, as: UInt64.self)) {
+                lineEnd += 8
+            }
             while bytes[lineEnd] != ASCII.carriageReturn {
                 lineEnd += 1
             }
-            switch splitFieldLine(bytes, lineStart..<lineEnd) {
+            switch splitFieldLine(bytes, lineStart..<lineEnd, checkValue: checkValues) {
             case .failure(let error):
                 return error
             case .success(let field):
@@ -216,7 +121,7 @@ extension HTTPRequestHead {
     }
 
     /// Splits `field-name ":" OWS field-value OWS` and validates both parts.
-    private func splitFieldLine(_ bytes: UnsafeBufferPointer<UInt8>, _ line: Range<Int>) -> Result<FieldRanges, HTTPParseError> {
+    private func splitFieldLine(_ bytes: UnsafeBufferPointer<UInt8>, _ line: Range<Int>, checkValue: Bool) -> Result<FieldRanges, HTTPParseError> {
         if ASCII.isWhitespace(bytes[line.lowerBound]) {
             return .failure(.obsoleteLineFolding)
         }
@@ -244,8 +149,10 @@ extension HTTPRequestHead {
         }
         let name = line.lowerBound..<index
 
-        for valueIndex in (index + 1)..<line.upperBound where !ASCII.isFieldValueCharacter(bytes[valueIndex]) {
-            return .failure(.invalidFieldValue)
+        if checkValue {
+            for valueIndex in (index + 1)..<line.upperBound where !ASCII.isFieldValueCharacter(bytes[valueIndex]) {
+                return .failure(.invalidFieldValue)
+            }
         }
         var valueStart = index + 1
         var valueEnd = line.upperBound
@@ -262,45 +169,45 @@ extension HTTPRequestHead {
     private mutating func record(_ field: FieldRanges, _ bytes: UnsafeBufferPointer<UInt8>, facts: inout FieldFacts) -> HTTPParseError? {
         let name = UnsafeBufferPointer(rebasing: bytes[field.name])
         switch name.count {
-        case 4 where ASCII.equalsCaseInsensitive(name, "host"):
+        case 4 where ASCII.equalsLowercase(name, "host"):
             hostCount += 1
             if hostCount == 1 {
                 hostRange = field.value
             }
-        case 6 where ASCII.equalsCaseInsensitive(name, "expect"):
+        case 6 where ASCII.equalsLowercase(name, "expect"):
             // Expect = #( expectation ). Other expectations are ignored: RFC 9110 §10.1.1
             // allows 417 for them but does not require it.
             return Self.forEachListElement(bytes, field.value) { element in
-                if ASCII.equalsCaseInsensitive(UnsafeBufferPointer(rebasing: bytes[element]), "100-continue") {
+                if ASCII.equalsLowercase(UnsafeBufferPointer(rebasing: bytes[element]), "100-continue") {
                     facts.expectsContinue = true
                 }
                 return nil
             }
-        case 10 where ASCII.equalsCaseInsensitive(name, "connection"):
+        case 10 where ASCII.equalsLowercase(name, "connection"):
             // Connection = #connection-option, and each option is a token (RFC 9110 §7.6.1).
             return Self.forEachListElement(bytes, field.value) { element in
                 let option = UnsafeBufferPointer(rebasing: bytes[element])
                 guard Self.isToken(option) else {
                     return .invalidConnection
                 }
-                if ASCII.equalsCaseInsensitive(option, "close") {
+                if ASCII.equalsLowercase(option, "close") {
                     hasConnectionClose = true
-                } else if ASCII.equalsCaseInsensitive(option, "keep-alive") {
+                } else if ASCII.equalsLowercase(option, "keep-alive") {
                     hasConnectionKeepAlive = true
                 }
                 return nil
             }
-        case 13 where ASCII.equalsCaseInsensitive(name, "authorization"):
+        case 13 where ASCII.equalsLowercase(name, "authorization"):
             authorizationCount += 1
             if authorizationCount == 1 {
                 authorizationRange = field.value
             }
-        case 14 where ASCII.equalsCaseInsensitive(name, "content-length"):
+        case 14 where ASCII.equalsLowercase(name, "content-length"):
             facts.contentLengthCount += 1
             if facts.contentLengthCount == 1 {
                 recordContentLength(UnsafeBufferPointer(rebasing: bytes[field.value]), facts: &facts)
             }
-        case 17 where ASCII.equalsCaseInsensitive(name, "transfer-encoding"):
+        case 17 where ASCII.equalsLowercase(name, "transfer-encoding"):
             facts.transferEncodingCount += 1
             // The lines of a list field form one list in order (RFC 9110 §5.3), so
             // `chunked` must be the last element over all lines.
@@ -312,7 +219,7 @@ extension HTTPRequestHead {
                     return nil
                 }
                 facts.transferCodingCount += 1
-                if ASCII.equalsCaseInsensitive(coding, "chunked") {
+                if ASCII.equalsLowercase(coding, "chunked") {
                     facts.chunkedCount += 1
                     facts.lastCodingIsChunked = true
                 } else {
@@ -323,10 +230,30 @@ extension HTTPRequestHead {
             if let error {
                 return error
             }
+        case 14, 17:
+            // Servers that map field names to variables (CGI and others) read `_` as `-`,
+            // so `Content_Length` could frame the body for a server behind the gateway.
+            if Self.isUnderscoreSpelling(name, of: "content-length") || Self.isUnderscoreSpelling(name, of: "transfer-encoding") {
+                return .framingFieldNameWithUnderscore
+            }
         default:
             break
         }
         return nil
+    }
+
+    /// Returns whether `name` equals `lowercaseName` ignoring case once each `_` is read as `-`.
+    private static func isUnderscoreSpelling(_ name: UnsafeBufferPointer<UInt8>, of lowercaseName: StaticString) -> Bool {
+        guard name.count == lowercaseName.utf8CodeUnitCount else {
+            return false
+        }
+        for index in 0..<name.count {
+            let byte = name[index] == 0x5F ? 0x2D : ASCII.lowercased(name[index])
+            if byte != lowercaseName.utf8Start[index] {
+                return false
+            }
+        }
+        return true
     }
 
     /// Reads `Content-Length = 1*DIGIT` (RFC 9110 §8.6). A list such as `1, 1` or a sign is
@@ -470,83 +397,5 @@ extension HTTPRequestHead {
             index += 1
         }
         return nil
-    }
-
-    private static func isPercentEncoding(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int, end: Int) -> Bool {
-        index + 2 < end && ASCII.hexValue(bytes[index + 1]) != nil && ASCII.hexValue(bytes[index + 2]) != nil
-    }
-
-    /// Whether the segment is `.` or `..`, with each dot written as `.` or `%2E` in any case.
-    private static func isDotSegment(_ bytes: UnsafeBufferPointer<UInt8>, _ segment: Range<Int>) -> Bool {
-        var dots = 0
-        var index = segment.lowerBound
-        while index < segment.upperBound {
-            if bytes[index] == ASCII.period {
-                index += 1
-            } else if bytes[index] == ASCII.percent && index + 2 < segment.upperBound
-                        && bytes[index + 1] == 0x32 && ASCII.lowercased(bytes[index + 2]) == 0x65 {
-                index += 3
-            } else {
-                return false
-            }
-            dots += 1
-        }
-        return dots == 1 || dots == 2
-    }
-
-    /// Validates `Host = uri-host [ ":" port ]` (RFC 9110 §7.2). An empty host is allowed,
-    /// as the grammar allows it.
-    private static func validateHost(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
-        range.isEmpty || Self.validateAuthority(bytes, range)
-    }
-
-    /// Validates `host [ ":" port ]`, where host is an IP-literal in brackets or a reg-name
-    /// (which also covers IPv4 addresses). Userinfo is not accepted.
-    private static func validateAuthority(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
-        var index = range.lowerBound
-        if index < range.upperBound && bytes[index] == ASCII.leftBracket {
-            // IP-literal = "[" ( IPv6address / IPvFuture ) "]"; checked for its characters only.
-            index += 1
-            let literalStart = index
-            while index < range.upperBound && bytes[index] != ASCII.rightBracket {
-                let byte = bytes[index]
-                guard ASCII.hexValue(byte) != nil || byte == ASCII.colon || byte == ASCII.period
-                        || ASCII.isMember(byte, of: ASCII.registeredNameMask) && byte != ASCII.percent
-                else {
-                    return false
-                }
-                index += 1
-            }
-            guard index < range.upperBound, index > literalStart else {
-                return false
-            }
-            index += 1
-        } else {
-            while index < range.upperBound && bytes[index] != ASCII.colon {
-                let byte = bytes[index]
-                if byte == ASCII.percent {
-                    guard Self.isPercentEncoding(bytes, at: index, end: range.upperBound) else {
-                        return false
-                    }
-                    index += 3
-                    continue
-                }
-                guard ASCII.isMember(byte, of: ASCII.registeredNameMask) else {
-                    return false
-                }
-                index += 1
-            }
-        }
-        guard index < range.upperBound else {
-            return true
-        }
-        // port = *DIGIT, which may be empty.
-        guard bytes[index] == ASCII.colon else {
-            return false
-        }
-        for portIndex in (index + 1)..<range.upperBound where !ASCII.isDigit(bytes[portIndex]) {
-            return false
-        }
-        return true
     }
 }

@@ -1,7 +1,8 @@
 /// Size limits that `HTTPRequestParser` enforces while it reads a request.
 ///
 /// Each limit is checked as bytes arrive, so a peer cannot make the parser buffer more than
-/// `maxRequestLineLength + maxHeaderSectionSize` bytes of head, whatever it sends.
+/// `maxRequestLineLength + maxHeaderSectionSize + 4` bytes of head (the 4 are the CRLF of the
+/// request line and the empty line), whatever it sends.
 public struct HTTPLimits: Sendable, Equatable {
     /// Maximum length in bytes of the request line, not counting its CRLF.
     /// One byte more is rejected with 414 (URI Too Long, RFC 9112 §3).
@@ -26,7 +27,8 @@ public struct HTTPLimits: Sendable, Equatable {
 
     /// Maximum size in bytes of a chunked body's trailer section, counted like
     /// `maxHeaderSectionSize`. More is rejected with 431. Trailer fields are validated and
-    /// then discarded, and they count toward `maxHeaderCount` on their own.
+    /// then discarded. Their number is limited by `maxHeaderCount`, counted apart from the
+    /// header section.
     public var maxTrailerSectionSize: Int
 
     /// Maximum number of empty lines (CRLF) ignored before a request line, as RFC 9112 §2.2

@@ -28,6 +28,23 @@ public enum HTTPMethod: Sendable, Hashable {
         }
     }
 
+    /// A distinct bit for each known method, and 0 for `.other`, so that a set of known
+    /// methods fits in one integer.
+    var knownMethodBit: UInt16 {
+        switch self {
+        case .get: return 1 << 0
+        case .head: return 1 << 1
+        case .post: return 1 << 2
+        case .put: return 1 << 3
+        case .delete: return 1 << 4
+        case .patch: return 1 << 5
+        case .options: return 1 << 6
+        case .trace: return 1 << 7
+        case .connect: return 1 << 8
+        case .other: return 0
+        }
+    }
+
     /// Creates a method from its name, or returns nil when `name` is not a token.
     public init?(name: String) {
         var name = name

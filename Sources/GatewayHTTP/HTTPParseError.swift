@@ -1,6 +1,8 @@
-/// Why `HTTPRequestParser` rejected a request. Every error ends the connection: the caller
-/// sends a response with `status` (unless a response for this request has already started)
-/// and closes, because the parser can no longer tell where the next request begins.
+/// A reason for `HTTPRequestParser` to reject a request.
+///
+/// Every error ends the connection, because the parser can no longer tell where the next
+/// request begins. The caller sends a response with `status`, unless a response for this
+/// request has already started, and then closes.
 public enum HTTPParseError: Error, Sendable, Hashable {
     // Line structure (RFC 9112 §2.2).
     /// A LF not preceded by CR.
@@ -64,6 +66,9 @@ public enum HTTPParseError: Error, Sendable, Hashable {
     /// Transfer-Encoding ends with `chunked` but also names another coding, which this
     /// server does not implement (RFC 9112 §6.1).
     case unsupportedTransferCoding
+    /// A field named like Content-Length or Transfer-Encoding but with `_` in place of `-`,
+    /// which some servers read as the framing field.
+    case framingFieldNameWithUnderscore
     /// A Connection value that is not a list of tokens.
     case invalidConnection
 

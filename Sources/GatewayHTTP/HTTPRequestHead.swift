@@ -1,4 +1,4 @@
-/// How the body of a request is delimited (RFC 9112 §6.3).
+/// The delimiting of a request body (RFC 9112 §6.3).
 public enum HTTPBodyFraming: Sendable, Hashable {
     /// Neither Content-Length nor Transfer-Encoding: the request has no body.
     case none
@@ -39,7 +39,7 @@ public struct HTTPRequestHead: Sendable {
     public internal(set) var version: HTTPVersion = .http1_1
     /// The form of the request-target.
     public internal(set) var targetForm: HTTPRequestTargetForm = .origin
-    /// How the body is delimited.
+    /// The delimiting of the body.
     public internal(set) var framing: HTTPBodyFraming = .none
     /// Whether the connection stays open after this request (RFC 9112 §9.3): for HTTP/1.1
     /// unless Connection has `close`, for HTTP/1.0 only when Connection has `keep-alive`
@@ -56,7 +56,7 @@ public struct HTTPRequestHead: Sendable {
     /// Number of Host field lines: 0 or 1, because the parser rejects more.
     public internal(set) var hostCount: Int = 0
     /// Number of Authorization field lines. A request with more than one is ambiguous about
-    /// its credentials, and the caller should answer 400.
+    /// its credentials, and the caller should respond with 400.
     public internal(set) var authorizationCount: Int = 0
 
     /// The head as received: request line, field lines and the empty line, each with CRLF.

@@ -1,4 +1,4 @@
-/// What `HTTPRequestParser.nextEvent(in:position:)` found.
+/// An event returned by `HTTPRequestParser.nextEvent(in:position:)`.
 public enum HTTPParserEvent: Sendable, Hashable {
     /// Every byte up to the end of the input was consumed and no event is pending.
     /// Call again when more bytes arrive.
@@ -29,14 +29,17 @@ public enum HTTPParserEvent: Sendable, Hashable {
 /// the caller stopped early) and append new ones.
 ///
 /// Events for each request come in this order: `.head`, then `.expectContinue` if the client
-/// waits for it, then zero or more `.body`, then `.end`. Any of them can be replaced by
-/// `.error`, after which the parser stays failed. A request without a body still gets `.end`
-/// right after `.head`.
+/// waits for it, then zero or more `.body`, then `.end`. An `.error` can come in place of
+/// any of them, and then the parser stays failed. A request without a body still gets `.end`
+/// right after `.head`. After the `.end` of a request whose `head.keepAlive` is false, the
+/// caller should stop parsing and close the connection once the response is sent.
 ///
 /// The head remains readable until the parser consumes the first byte of the next request,
 /// so a worker can stop calling while it handles a request and leave pipelined bytes
-/// unconsumed. The parser copies the head into a buffer that it reuses for every request, so
-/// a connection in steady state allocates nothing per request.
+/// unconsumed. The parser copies the head into buffers that it reuses for every request, so
+/// parsing allocates nothing once the buffers have grown to the connection's largest head,
+/// except for an unknown method name longer than 15 bytes.
+/// NOTE: that is measured with a release build (docs/http.md), not checked by a test.
 ///
 /// ```swift
 /// var position = 0
@@ -66,6 +69,7 @@ public struct HTTPRequestParser: Sendable {
     var emptyLineCount = 0
     var headerSectionSize = 0
     var fieldLineCount = 0
+    var headHasControlCharacters = false
 
     // Body decoding.
     var bodyRemaining = 0
@@ -206,6 +210,7 @@ public struct HTTPRequestParser: Sendable {
 
     private mutating func resetCounters() {
         lineLength = 0
+        headHasControlCharacters = false
         headerSectionSize = 0
         fieldLineCount = 0
         bodyRemaining = 0
@@ -262,12 +267,22 @@ public struct HTTPRequestParser: Sendable {
 
         let chunkStart = index
         while index < end {
-            // Run through the ordinary bytes of the line, then check the limits once.
+            // Run through the ordinary bytes of the line, then check the limits once. Other
+            // control characters are only noted here; head.parse rejects them where they occur.
             let runStart = index
+            // Eight bytes at a time while none of them is a control character or DEL.
+            while index + 8 <= end && !ASCII.containsControlCharacter(input.loadUnaligned(fromByteOffset: index, as: UInt64.self)) {
+                index += 8
+            }
             while index < end {
                 let byte = input[index]
-                if byte <= ASCII.carriageReturn && (byte == ASCII.carriageReturn || byte == ASCII.lineFeed) {
-                    break
+                if byte < ASCII.space || byte == 0x7F {
+                    if byte == ASCII.carriageReturn || byte == ASCII.lineFeed {
+                        break
+                    }
+                    if byte != ASCII.tab {
+                        headHasControlCharacters = true
+                    }
                 }
                 index += 1
             }
@@ -330,7 +345,7 @@ public struct HTTPRequestParser: Sendable {
             if lineLength == 0 {
                 head.rawBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[chunkStart..<index]))
                 position = index
-                if let error = head.parse(limits: limits) {
+                if let error = head.parse(limits: limits, hasControlCharacters: headHasControlCharacters) {
                     return fail(error)
                 }
                 state = .headComplete

@@ -1,4 +1,4 @@
-/// How the body of a response is delimited (RFC 9112 §6).
+/// The delimiting of a response body (RFC 9112 §6).
 public enum HTTPResponseBodyLength: Sendable, Hashable {
     /// `Content-Length` with this many bytes.
     case known(Int)
@@ -56,10 +56,11 @@ public struct HTTPResponseEncoder: Sendable {
         appendLineEnd()
     }
 
-    /// Writes a field line and returns true, or writes nothing and returns false when `name`
-    /// is not a token or `value` has a byte that a field value must not contain (CR, LF, NUL,
-    /// other controls except HTAB, DEL; RFC 9110 §5.5). Leading and trailing whitespace is
-    /// written as given.
+    /// Writes a field line and returns true, or writes nothing and returns false.
+    ///
+    /// A field is rejected when `name` is not a token or when `value` contains a byte that a
+    /// field value must not contain (RFC 9110 §5.5): CR, LF, NUL, another control character
+    /// other than HTAB, or DEL. Leading and trailing whitespace is written as given.
     @discardableResult
     public mutating func writeField(name: String, value: String) -> Bool {
         var value = value

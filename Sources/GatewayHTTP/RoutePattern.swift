@@ -146,8 +146,8 @@ private func isIdentifierCharacter(_ byte: UInt8) -> Bool {
     ASCII.isDigit(byte) || byte == 0x5F || (ASCII.lowercased(byte) >= 0x61 && ASCII.lowercased(byte) <= 0x7A)
 }
 
-/// Whether `segment` is a valid `segment` of RFC 3986 §3.3: pchar bytes with well-formed
-/// percent-encodings.
+/// Returns whether `segment` is a valid `segment` of RFC 3986 §3.3: pchar bytes with
+/// well-formed percent-encodings.
 private func isValidLiteralSegment(_ segment: ArraySlice<UInt8>) -> Bool {
     var index = segment.startIndex
     while index < segment.endIndex {

@@ -15,18 +15,29 @@ public struct RouteParameters: Sendable {
     /// The number of captures.
     public var count: Int { names.count }
 
-    /// The range of the capture at `index`, in pattern order.
+    /// Returns the range of the capture at `index`, in pattern order.
     public subscript(index: Int) -> Range<Int> {
         precondition(index >= 0 && index < names.count, "parameter index out of range")
         return ranges[index]
     }
 
-    /// The range of the capture named `name`, or nil when the route has no such parameter.
+    /// Returns the range of the capture named `name`, or nil when the route has no such
+    /// parameter.
     public func range(named name: String) -> Range<Int>? {
         guard let index = names.firstIndex(of: name) else {
             return nil
         }
         return ranges[index]
+    }
+
+    /// Returns the bytes of the capture named `name` in `path`, which must be the path that
+    /// was matched, or nil when the route has no such parameter.
+    public func value(named name: String, in path: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+        guard let range = range(named: name) else {
+            return nil
+        }
+        let start = path.startIndex + range.lowerBound
+        return path[start..<(start + range.count)]
     }
 }
 
@@ -46,10 +57,10 @@ extension RouteParameters: Equatable {
 public enum RouteMatch: Sendable, Equatable {
     /// A route accepts the method and path. `routeIndex` is the route's `index`.
     case matched(routeIndex: Int, parameters: RouteParameters)
-    /// No route matches the path: answer 404.
+    /// No route matches the path, so the response is 404.
     case notFound
-    /// Routes match the path, but none accepts the method: answer 405 with these methods in
-    /// the Allow field (RFC 9110 §15.5.6).
+    /// Routes match the path, but none accepts the method, so the response is 405 with these
+    /// methods in the Allow field (RFC 9110 §15.5.6).
     case methodNotAllowed(allow: [HTTPMethod])
 }
 
@@ -57,89 +68,74 @@ public enum RouteMatch: Sendable, Equatable {
 ///
 /// Matching uses the raw path: no percent-decoding and no dot-segment removal. It is safe
 /// because `HTTPRequestParser` rejects paths with `.` or `..` segments, even percent-encoded,
-/// so the path a route sees is the path an upstream server would resolve. A percent-encoded
+/// so the path a route matches is the path an upstream server would resolve. A percent-encoded
 /// byte matches only the same encoding, so `/a%2Fb` is one segment and does not match `/a/b`.
 ///
 /// When several routes match a path, the most specific one wins, segment by segment from the
 /// left: a literal segment before `{name}`, and `{name}` before `*`. A route whose methods do
 /// not include the request's method is skipped, so the next most specific route may match.
-/// Matching a route without parameters allocates nothing.
+/// A match allocates nothing, because captures are stored inline. Only a 405 result
+/// allocates, for its Allow list.
 public struct Router: Sendable {
     /// The maximum number of captures in one pattern, counting a trailing `*`.
     public static let maxParameterCount = 8
 
+    /// A node of the flattened route tree. Ranges index `children` and `candidates`.
     private struct Node: Sendable {
-        var literalChildren: [(segment: [UInt8], node: Int)] = []
-        var parameterChild: Int?
-        /// Indexes into `entries` of the routes whose pattern ends here.
-        var exactEntries: [Int] = []
-        /// Indexes into `entries` of the routes whose pattern ends here with `*`.
-        var wildcardEntries: [Int] = []
+        var children: Range<Int>
+        /// The node for a `{name}` segment, or -1.
+        var parameterChild: Int
+        var exactCandidates: Range<Int>
+        var wildcardCandidates: Range<Int>
     }
 
-    private struct Entry: Sendable {
-        var route: Route
-        var names: [String]
+    /// A literal segment: a range of `segmentBytes` and the node it leads to.
+    private struct Child: Sendable {
+        var segment: Range<Int>
+        var node: Int
     }
 
-    private var nodes: [Node] = [Node()]
-    private var entries: [Entry] = []
+    private let nodes: [Node]
+    private let children: [Child]
+    private let segmentBytes: [UInt8]
+    /// Indexes into `entries`, grouped by node in definition order.
+    private let candidates: [Int]
+    private let entries: [RouteTree.Entry]
 
     /// Builds a router and checks every pattern.
     /// - Throws: `RouterError` for the first invalid pattern or duplicate route.
     public init(routes: [Route]) throws(RouterError) {
+        var tree = RouteTree()
         for route in routes {
-            try add(route)
+            try tree.add(route)
         }
-    }
 
-    private mutating func add(_ route: Route) throws(RouterError) {
-        let (segments, names) = try parsePattern(route.pattern)
-        guard !route.methods.isEmpty else {
-            throw .noMethods(pattern: route.pattern)
-        }
-        var route = route
-        // Canonical methods, so that `.other("GET")` is `.get`.
-        route.methods = route.methods.map { HTTPMethod(name: $0.name) ?? $0 }
-
-        var node = 0
-        var endsWithWildcard = false
-        for segment in segments {
-            switch segment {
-            case .literal(let bytes):
-                if let child = nodes[node].literalChildren.first(where: { $0.segment == bytes }) {
-                    node = child.node
-                } else {
-                    nodes.append(Node())
-                    nodes[node].literalChildren.append((bytes, nodes.count - 1))
-                    node = nodes.count - 1
-                }
-            case .parameter:
-                if let child = nodes[node].parameterChild {
-                    node = child
-                } else {
-                    nodes.append(Node())
-                    nodes[node].parameterChild = nodes.count - 1
-                    node = nodes.count - 1
-                }
-            case .wildcard:
-                endsWithWildcard = true
+        var nodes: [Node] = []
+        var children: [Child] = []
+        var segmentBytes: [UInt8] = []
+        var candidates: [Int] = []
+        for node in tree.nodes {
+            let childStart = children.count
+            for child in node.literalChildren {
+                children.append(Child(segment: segmentBytes.count..<(segmentBytes.count + child.segment.count), node: child.node))
+                segmentBytes += child.segment
             }
+            let exactStart = candidates.count
+            candidates += node.exactEntries
+            let wildcardStart = candidates.count
+            candidates += node.wildcardEntries
+            nodes.append(Node(
+                children: childStart..<children.count,
+                parameterChild: node.parameterChild ?? -1,
+                exactCandidates: exactStart..<wildcardStart,
+                wildcardCandidates: wildcardStart..<candidates.count
+            ))
         }
-
-        let existing = endsWithWildcard ? nodes[node].wildcardEntries : nodes[node].exactEntries
-        for entryIndex in existing {
-            let other = entries[entryIndex].route
-            if let method = route.methods.first(where: { other.methods.contains($0) }) {
-                throw .duplicateRoute(pattern: route.pattern, method: method, conflictingPattern: other.pattern)
-            }
-        }
-        entries.append(Entry(route: route, names: names))
-        if endsWithWildcard {
-            nodes[node].wildcardEntries.append(entries.count - 1)
-        } else {
-            nodes[node].exactEntries.append(entries.count - 1)
-        }
+        self.nodes = nodes
+        self.children = children
+        self.segmentBytes = segmentBytes
+        self.candidates = candidates
+        entries = tree.entries
     }
 
     // MARK: Matching
@@ -152,8 +148,22 @@ public struct Router: Sendable {
             return .notFound
         }
         var search = Search(method: method)
-        if descend(0, bytes, segmentStart: 1, &search) {
-            return .matched(routeIndex: search.routeIndex, parameters: RouteParameters(names: search.names, ranges: search.captures))
+        let found = nodes.withUnsafeBufferPointer { nodes in
+            children.withUnsafeBufferPointer { children in
+                segmentBytes.withUnsafeBufferPointer { segmentBytes in
+                    candidates.withUnsafeBufferPointer { candidates in
+                        entries.withUnsafeBufferPointer { entries in
+                            let tables = Tables(nodes: nodes, children: children, segmentBytes: segmentBytes,
+                                                candidates: candidates, entries: entries)
+                            return tables.descend(0, bytes, segmentStart: 1, &search)
+                        }
+                    }
+                }
+            }
+        }
+        if found {
+            let entry = entries[search.entryIndex]
+            return .matched(routeIndex: entry.index, parameters: RouteParameters(names: entry.names, ranges: search.captures))
         }
         if search.allow.isEmpty {
             return .notFound
@@ -161,7 +171,9 @@ public struct Router: Sendable {
         return .methodNotAllowed(allow: search.allow)
     }
 
-    /// Finds the route for `method` and a path taken from `HTTPRequestHead.path`.
+    /// Finds the route for `method` and a path taken from `HTTPRequestHead.path`. Capture
+    /// ranges are offsets from the start of the slice, not indices of it; use
+    /// `RouteParameters.value(named:in:)` to read a capture.
     public func match(method: HTTPMethod, path: ArraySlice<UInt8>) -> RouteMatch {
         path.withUnsafeBytes { match(method: method, path: $0) }
     }
@@ -176,8 +188,7 @@ public struct Router: Sendable {
         let method: HTTPMethod
         var captures = InlineArray<8, Range<Int>>(repeating: 0..<0)
         var captureCount = 0
-        var routeIndex = 0
-        var names: [String] = []
+        var entryIndex = 0
         /// Methods of routes that matched the path but not the method, in precedence order.
         var allow: [HTTPMethod] = []
 
@@ -186,74 +197,82 @@ public struct Router: Sendable {
         }
     }
 
-    /// Tries the segment starting at `segmentStart` against the children of `node`, most
-    /// specific first, and backtracks when a branch fails. `segmentStart == path.count + 1`
-    /// means that the path has no segments left. The recursion is as deep as the longest
-    /// pattern, whatever the length of the path.
-    private func descend(_ node: Int, _ path: UnsafeBufferPointer<UInt8>, segmentStart: Int, _ search: inout Search) -> Bool {
-        let current = nodes[node]
-        if segmentStart > path.count {
-            if accept(current.exactEntries, &search) {
-                return true
+    /// The router's arrays, borrowed for one match so that the descent does not retain them.
+    private struct Tables {
+        let nodes: UnsafeBufferPointer<Node>
+        let children: UnsafeBufferPointer<Child>
+        let segmentBytes: UnsafeBufferPointer<UInt8>
+        let candidates: UnsafeBufferPointer<Int>
+        let entries: UnsafeBufferPointer<RouteTree.Entry>
+
+        /// Tries the segment starting at `segmentStart` against the children of `node`, most
+        /// specific first, and backtracks when a branch fails. `segmentStart == path.count + 1`
+        /// means that the path has no segments left. The recursion is as deep as the longest
+        /// pattern, whatever the length of the path.
+        func descend(_ nodeIndex: Int, _ path: UnsafeBufferPointer<UInt8>, segmentStart: Int, _ search: inout Search) -> Bool {
+            let node = nodes[nodeIndex]
+            if segmentStart > path.count {
+                if accept(node.exactCandidates, &search) {
+                    return true
+                }
+                // `*` also matches when nothing follows, as in `/static` for `/static/*`.
+                return acceptWildcard(node.wildcardCandidates, path.count..<path.count, &search)
             }
-            // `*` also matches when nothing follows, as in `/static` for `/static/*`.
-            return acceptWildcard(current.wildcardEntries, path.count..<path.count, &search)
+
+            var segmentEnd = segmentStart
+            while segmentEnd < path.count && path[segmentEnd] != ASCII.slash {
+                segmentEnd += 1
+            }
+            let segment = UnsafeBufferPointer(rebasing: path[segmentStart..<segmentEnd])
+            let next = segmentEnd + 1
+
+            for childIndex in node.children {
+                let child = children[childIndex]
+                guard child.segment.count == segment.count else {
+                    continue
+                }
+                let literal = UnsafeBufferPointer(rebasing: segmentBytes[child.segment])
+                if literal.elementsEqual(segment) && descend(child.node, path, segmentStart: next, &search) {
+                    return true
+                }
+            }
+            if node.parameterChild >= 0 && !segment.isEmpty && search.captureCount < Router.maxParameterCount {
+                search.captures[search.captureCount] = segmentStart..<segmentEnd
+                search.captureCount += 1
+                if descend(node.parameterChild, path, segmentStart: next, &search) {
+                    return true
+                }
+                search.captureCount -= 1
+            }
+            return acceptWildcard(node.wildcardCandidates, segmentStart..<path.count, &search)
         }
 
-        var segmentEnd = segmentStart
-        while segmentEnd < path.count && path[segmentEnd] != ASCII.slash {
-            segmentEnd += 1
-        }
-        let segment = UnsafeBufferPointer(rebasing: path[segmentStart..<segmentEnd])
-        let next = segmentEnd + 1
-
-        for child in current.literalChildren where child.segment.count == segment.count {
-            let equal = child.segment.withUnsafeBufferPointer { $0.elementsEqual(segment) }
-            if equal && descend(child.node, path, segmentStart: next, &search) {
-                return true
+        private func acceptWildcard(_ range: Range<Int>, _ rest: Range<Int>, _ search: inout Search) -> Bool {
+            guard !range.isEmpty, search.captureCount < Router.maxParameterCount else {
+                return false
             }
-        }
-        if let parameterChild = current.parameterChild, !segment.isEmpty,
-           search.captureCount < Router.maxParameterCount {
-            search.captures[search.captureCount] = segmentStart..<segmentEnd
+            search.captures[search.captureCount] = rest
             search.captureCount += 1
-            if descend(parameterChild, path, segmentStart: next, &search) {
+            if accept(range, &search) {
                 return true
             }
             search.captureCount -= 1
-        }
-        return acceptWildcard(current.wildcardEntries, segmentStart..<path.count, &search)
-    }
-
-    private func acceptWildcard(_ candidates: [Int], _ rest: Range<Int>, _ search: inout Search) -> Bool {
-        guard !candidates.isEmpty, search.captureCount < Router.maxParameterCount else {
             return false
         }
-        search.captures[search.captureCount] = rest
-        search.captureCount += 1
-        if accept(candidates, &search) {
-            return true
-        }
-        search.captureCount -= 1
-        return false
-    }
 
-    /// Picks the route among `candidates` that accepts the method, or records their methods
-    /// for the Allow field.
-    private func accept(_ candidates: [Int], _ search: inout Search) -> Bool {
-        for entryIndex in candidates {
-            let entry = entries[entryIndex]
-            if entry.route.methods.contains(search.method) {
-                search.routeIndex = entry.route.index
-                search.names = entry.names
+        /// Picks the route among the candidates in `range` that accepts the method, or
+        /// records their methods for the Allow field.
+        private func accept(_ range: Range<Int>, _ search: inout Search) -> Bool {
+            for candidate in range where entries[candidates[candidate]].accepts(search.method) {
+                search.entryIndex = candidates[candidate]
                 return true
             }
-        }
-        for entryIndex in candidates {
-            for method in entries[entryIndex].route.methods where !search.allow.contains(method) {
-                search.allow.append(method)
+            for candidate in range {
+                for method in entries[candidates[candidate]].methods where !search.allow.contains(method) {
+                    search.allow.append(method)
+                }
             }
+            return false
         }
-        return false
     }
 }

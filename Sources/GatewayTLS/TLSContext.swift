@@ -66,13 +66,19 @@ public final class TLSContext {
         _ = cgw_ssl_ctx_set_mode(context, Int(SSL_MODE_RELEASE_BUFFERS))
 
         guard SSL_CTX_use_certificate_chain_file(context, settings.certificateFile) == 1 else {
-            throw TLSError("loading the certificate chain from \(settings.certificateFile) failed")
+            throw TLSError("loading the certificate chain from \(settings.certificateFile) failed", setting: .certificateFile)
         }
+        let mismatch = "the private key in \(settings.privateKeyFile) does not match the certificate in \(settings.certificateFile)"
         guard SSL_CTX_use_PrivateKey_file(context, settings.privateKeyFile, SSL_FILETYPE_PEM) == 1 else {
-            throw TLSError("loading the private key from \(settings.privateKeyFile) failed")
+            // OpenSSL checks the pair while loading the key and reports "key values mismatch".
+            let reasons = TLSError.drainErrorQueue()
+            if reasons.contains(where: { $0.contains("mismatch") }) {
+                throw TLSError(mismatch, reasons: [], setting: .privateKeyFile)
+            }
+            throw TLSError("loading the private key from \(settings.privateKeyFile) failed", reasons: reasons, setting: .privateKeyFile)
         }
         guard SSL_CTX_check_private_key(context) == 1 else {
-            throw TLSError("the private key in \(settings.privateKeyFile) does not match the certificate in \(settings.certificateFile)")
+            throw TLSError(mismatch, setting: .privateKeyFile)
         }
 
         try configureClientCertificates(settings)
@@ -88,11 +94,11 @@ public final class TLSContext {
     private func configureClientCertificates(_ settings: TLSSettings) throws(TLSError) {
         if let caFile = settings.clientCAFile {
             guard SSL_CTX_load_verify_locations(context, caFile, nil) == 1 else {
-                throw TLSError("loading client CA certificates from \(caFile) failed")
+                throw TLSError("loading client CA certificates from \(caFile) failed", setting: .clientCAFile)
             }
             // The CA names go into CertificateRequest so clients pick a matching certificate.
             guard let names = SSL_load_client_CA_file(caFile) else {
-                throw TLSError("reading client CA names from \(caFile) failed")
+                throw TLSError("reading client CA names from \(caFile) failed", setting: .clientCAFile)
             }
             SSL_CTX_set_client_CA_list(context, names)
         }

@@ -5,13 +5,29 @@ import CGatewaySystem
 /// The OpenSSL error queue is drained when the error is made, so one failure never leaks
 /// into the report of the next operation on the same thread.
 public struct TLSError: Error, CustomStringConvertible, Sendable {
+    /// The file setting a failure is about, so configuration errors can name it.
+    public enum Setting: String, Sendable {
+        case certificateFile
+        case privateKeyFile
+        case clientCAFile
+    }
+
     public let operation: String
     /// OpenSSL's reason strings, innermost first (e.g. "key values mismatch").
     public let reasons: [String]
+    public let setting: Setting?
 
-    public init(_ operation: String) {
+    public init(_ operation: String, setting: Setting? = nil) {
         self.operation = operation
         self.reasons = TLSError.drainErrorQueue()
+        self.setting = setting
+    }
+
+    /// A failure whose OpenSSL reasons were already read.
+    init(_ operation: String, reasons: [String], setting: Setting?) {
+        self.operation = operation
+        self.reasons = reasons
+        self.setting = setting
     }
 
     public var description: String {

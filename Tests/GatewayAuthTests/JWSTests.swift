@@ -14,7 +14,7 @@ struct JWSTests {
         base64url(header) + "." + base64url(payload) + "." + signature
     }
 
-    @Test("J1: alg none in any case fails with and without a signature")
+    @Test("alg none in any case fails with and without a signature")
     func algNoneFails() {
         let allAlgorithms = Fixture.validator(algorithms: SignatureAlgorithm.allCases)
         for alg in ["none", "None", "NONE", "nOnE"] {
@@ -25,7 +25,7 @@ struct JWSTests {
         }
     }
 
-    @Test("J2: HS256 keyed with the issuer's public key fails")
+    @Test("HS256 keyed with the issuer's public key fails")
     func hmacWithPublicKeyFails() throws {
         #expect(SignatureAlgorithm(rawValue: "HS256") == nil)
         let mint = Fixture.mint

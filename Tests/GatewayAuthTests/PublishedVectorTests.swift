@@ -45,7 +45,7 @@ struct PublishedVectorTests {
         return SignatureVerifier().verify(signature: jws.signature, message: signingInput, key: key, algorithm: jws.algorithm)
     }
 
-    /// The token with the first byte of its signature changed.
+    /// Returns the token with the first byte of its signature changed.
     private func tampered(_ token: String) throws -> String {
         let tokenParts = parts(token)
         var signature = try #require(Base64URL.decode(tokenParts[2]))
@@ -80,10 +80,10 @@ struct PublishedVectorTests {
         #expect(try !verify(try tampered(Self.rfc7520ES512Token), jwk: Self.rfc7520ECKey))
     }
 
-    @Test("RFC 7515 A.2 token passes validation before its expiry")
-    func rfc7515TokenValidates() throws {
-        // The example claims set has no aud, so this issuer policy's audience check is
-        // the only failure before the signature check.
+    @Test("RFC 7515 A.2 token lacks an audience")
+    func rfc7515TokenHasNoAudience() throws {
+        // The example claims set has issuer "joe" and no aud, so a validator for "joe"
+        // rejects it for the audience, not for its structure or issuer.
         let validator = TokenValidator(issuers: [IssuerPolicy(issuer: "joe", audiences: ["https://api.example"])])
         validator.replaceKeySet(try KeySet(jwks: Array("{\"keys\":[\(Self.rfc7515RSAKey)]}".utf8), generation: 1), forIssuerAt: 0)
         #expect(throws: AuthFailure(.wrongAudience)) { try validator.validate(Self.rfc7515RS256Token.bytes) }

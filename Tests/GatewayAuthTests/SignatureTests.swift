@@ -20,7 +20,8 @@ struct SignatureTests {
 
     static let allKeys = ["rsa2048", "rsa3072", "rsa4096", "p256", "p384", "p521", "ed25519"]
 
-    /// A validator that allows every algorithm and holds every key, with kid = key name.
+    /// Returns a validator that allows every algorithm and contains every key, with the
+    /// key name as kid.
     static func validator() -> TokenValidator {
         let keySet = Fixture.keySet(allKeys.map { Fixture.mint.jwk($0, ["kid": $0]) })
         return Fixture.validator(keySet: keySet, algorithms: SignatureAlgorithm.allCases)
@@ -52,6 +53,31 @@ struct SignatureTests {
         #expect(Fixture.failure(of: spliced, validator: Self.validator()) == .badSignature)
     }
 
+    @Test("verifier stays correct beyond its template cache")
+    func templateCacheEviction() throws {
+        let names = ["rsa2048", "rsa2048b", "rsa_enc", "rsa3072", "rsa4096"]
+        let algorithms: [SignatureAlgorithm] = [.rs256, .rs384, .rs512, .ps256, .ps384, .ps512]
+        let keys = Fixture.keySet(names.map { Fixture.mint.jwk($0, ["kid": $0]) }).keys
+        #expect(keys.count * algorithms.count > SignatureVerifier.maxTemplates)
+        var signed: [(VerificationKey, SignatureAlgorithm, [UInt8], [UInt8])] = []
+        for (name, key) in zip(names, keys) {
+            for algorithm in algorithms {
+                let token = Fixture.mint.sign(key: name, alg: algorithm.rawValue, header: #"{"alg":"\#(algorithm.rawValue)"}"#, payload: "{}")
+                let tokenParts = parts(token)
+                let message = Array((tokenParts[0] + "." + tokenParts[1]).utf8)
+                signed.append((key, algorithm, message, try #require(Base64URL.decode(tokenParts[2]))))
+            }
+        }
+        let verifier = SignatureVerifier()
+        for round in 0..<2 {
+            for (index, (key, algorithm, message, signature)) in signed.enumerated() {
+                #expect(verifier.verify(signature: signature, message: message, key: key, algorithm: algorithm), "round \(round) case \(index)")
+                let other = signed[(index + algorithms.count) % signed.count].0
+                #expect(!verifier.verify(signature: signature, message: message, key: other, algorithm: algorithm), "round \(round) case \(index)")
+            }
+        }
+    }
+
     @Test("signature by another key of the same kind fails")
     func otherKeyFails() {
         let token = Fixture.token(key: "rsa2048b", alg: "RS256", kid: "k1")
@@ -73,11 +99,11 @@ struct SignatureTests {
         #expect(Fixture.failure(of: token) == .unknownKey)
     }
 
-    // MARK: - J5: ES256 signature encodings
+    // MARK: - ES256 signature encodings
 
     private static let p256Order: [UInt8] = ECCurve.p256.order
 
-    /// An ES256 token from PyJWT and a validator holding its key.
+    /// Returns an ES256 token from PyJWT and a validator with its key.
     private func es256Token() -> (String, TokenValidator) {
         let token = Fixture.token(key: "p256", alg: "ES256", kid: "ec")
         let validator = Fixture.validator(keySet: Fixture.keySet([Fixture.mint.jwk("p256", ["kid": "ec"])]))
@@ -89,14 +115,14 @@ struct SignatureTests {
         return tokenParts[0] + "." + tokenParts[1] + "." + Base64URL.encodeToString(signature)
     }
 
-    @Test("J5: raw r||s from PyJWT passes")
+    @Test("raw r||s from PyJWT passes")
     func es256RawSignaturePasses() throws {
         let (token, validator) = es256Token()
         #expect(Base64URL.decode(parts(token)[2])?.count == 64)
         #expect(Fixture.failure(of: token, validator: validator) == nil)
     }
 
-    @Test("J5: zero, out-of-range and DER signatures fail")
+    @Test("zero, out-of-range and DER signatures fail")
     func es256BadSignaturesFail() throws {
         let (token, validator) = es256Token()
         let real = try #require(Base64URL.decode(parts(token)[2]))
@@ -125,7 +151,7 @@ struct SignatureTests {
         }
     }
 
-    @Test("J5: DER-encoded ECDSA signature fails")
+    @Test("DER-encoded ECDSA signature fails")
     func es256DERSignatureFails() throws {
         let header = #"{"alg":"ES256","kid":"ec"}"#
         let payload = #"{"iss":"https://issuer.example","aud":"https://api.example","exp":1800003600}"#

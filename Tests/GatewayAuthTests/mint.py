@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Test fixture service: keys, certificates and tokens made by PyJWT and cryptography.
 
-The GatewayAuth tests start this script once per test run, so every token they validate
-was signed by an implementation other than the gateway's. At start it generates the keys
+The GatewayAuth tests start this script once per test run, so every signature they
+expect to verify was made by an implementation other than the gateway's. At start it generates the keys
 and certificates and writes them as one JSON line. After that it reads one JSON request
 per line on stdin and writes one JSON response line per request:
 
@@ -56,7 +56,7 @@ def public_jwk(private_key) -> dict:
     if isinstance(public, ed25519.Ed25519PublicKey):
         raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
-    raise ValueError("unsupported key type")
+    raise ValueError("unsupported key type " + type(public).__name__)
 
 
 def self_signed_certificate(private_key, common_name: str) -> bytes:
@@ -96,8 +96,11 @@ def generate_keys() -> dict:
 
 
 def client_certificate() -> tuple:
-    """A client certificate whose thumbprint contains `-` or `_`, so that the standard
-    base64 spelling of the digest differs from the base64url one."""
+    """Return a self-signed client certificate (DER) and its RFC 8705 thumbprint.
+
+    The thumbprint contains `-` or `_`, so the standard base64 spelling of the digest
+    differs from the base64url one.
+    """
     while True:
         key = ec.generate_private_key(ec.SECP256R1())
         der = self_signed_certificate(key, "client.test")

@@ -99,7 +99,7 @@ import Testing
         let result = try run("curl", [
             "-sS", "--cacert", fixture.pki.path("ca.pem"), "--cert", fixture.pki.path("client.pem"),
             "--key", fixture.pki.path("client.key"), "-H", "Authorization: Bearer \(token)",
-            "-o", "/dev/null", "-w", "%{http_code} %{num_connects}\n", url, url, url,
+            "-w", "%{http_code} %{num_connects}\n", "-o", "/dev/null", url, "-o", "/dev/null", url, "-o", "/dev/null", url,
         ])
         let lines = result.output.split(separator: "\n")
         #expect(lines == ["200 1", "200 0", "200 0"])

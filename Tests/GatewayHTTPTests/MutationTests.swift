@@ -20,7 +20,7 @@ private let insertedLines: [String] = [
     "Content-Length: 0", "Content-Length: 5", "Content-Length: 1, 1", "Content-Length: +5", "Content-Length:",
     "Transfer-Encoding: chunked", "Transfer-Encoding: chunked, identity", "Transfer-Encoding: gzip, chunked",
     "transfer-encoding: CHUNKED", "Transfer-Encoding: ,chunked,", " folded continuation", "\tfolded",
-    "Host: other", "Host: [::1]:80", "Connection: close", "Connection: keep-alive, Upgrade",
+    "Content_Length: 3", "Transfer_Encoding: chunked", "Host: other", "Host: [::1]:80", "Connection: close", "Connection: keep-alive, Upgrade",
     "Expect: 100-continue", "Authorization: Basic eA==", "X: \u{01}", "X : y", "X-Empty:",
 ]
 
@@ -68,8 +68,8 @@ private enum ASCII {
     static func isDigitForTests(_ byte: UInt8) -> Bool { (48...57).contains(byte) }
 }
 
-/// Whether a parser transcript agrees with the reference reading. A truncated stream may
-/// make the parser fail early where the reference can only say "incomplete".
+/// Returns whether a parser transcript agrees with the reference reading. A truncated stream
+/// may make the parser fail early where the reference can only report "incomplete".
 private func agrees(_ transcript: ParseTranscript, _ reference: (requests: [ParsedRequest], ending: ReferenceReader.Ending)) -> Bool {
     guard transcript.requests == reference.requests else {
         return false

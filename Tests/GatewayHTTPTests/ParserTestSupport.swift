@@ -1,4 +1,5 @@
 import GatewayHTTP
+import Testing
 
 /// A request as the tests compare it: the head facts and the whole body.
 struct ParsedRequest: Equatable, CustomStringConvertible {
@@ -116,4 +117,73 @@ struct SplitMix64: RandomNumberGenerator {
         value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
         return value ^ (value >> 31)
     }
+}
+
+/// Checks that `text` is rejected with `expected` however it is fed, and that no request of
+/// it reaches the caller. Requests before it in the stream may complete.
+func expectRejected(
+    _ text: String,
+    _ expected: HTTPParseError,
+    limits: HTTPLimits = HTTPLimits(),
+    completedBefore: Int = 0,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    expectRejected(bytes(text), expected, limits: limits, completedBefore: completedBefore, sourceLocation: sourceLocation)
+}
+
+func expectRejected(
+    _ input: [UInt8],
+    _ expected: HTTPParseError,
+    limits: HTTPLimits = HTTPLimits(),
+    completedBefore: Int = 0,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let (transcript, consistent) = parseEveryWay(input, limits: limits)
+    #expect(consistent, "feeding strategies disagree", sourceLocation: sourceLocation)
+    #expect(transcript.error == expected, sourceLocation: sourceLocation)
+    #expect(transcript.requests.count == completedBefore, sourceLocation: sourceLocation)
+}
+
+/// Checks that `text` parses into complete requests however it is fed, and returns them.
+@discardableResult
+func expectAccepted(
+    _ text: String,
+    limits: HTTPLimits = HTTPLimits(),
+    sourceLocation: SourceLocation = #_sourceLocation
+) -> [ParsedRequest] {
+    expectAccepted(bytes(text), limits: limits, sourceLocation: sourceLocation)
+}
+
+@discardableResult
+func expectAccepted(
+    _ input: [UInt8],
+    limits: HTTPLimits = HTTPLimits(),
+    sourceLocation: SourceLocation = #_sourceLocation
+) -> [ParsedRequest] {
+    let (transcript, consistent) = parseEveryWay(input, limits: limits)
+    #expect(consistent, "feeding strategies disagree", sourceLocation: sourceLocation)
+    #expect(transcript.error == nil, sourceLocation: sourceLocation)
+    #expect(transcript.endsAtRequestBoundary, "input ends inside a request", sourceLocation: sourceLocation)
+    return transcript.requests
+}
+
+/// Parses `text` at once and returns the first head, or nil when none completes.
+func firstHead(_ text: String, limits: HTTPLimits = HTTPLimits()) -> HTTPRequestHead? {
+    var parser = HTTPRequestParser(limits: limits)
+    var position = 0
+    let input = bytes(text)
+    while true {
+        switch parser.nextEvent(in: input, position: &position) {
+        case .head:
+            return parser.head
+        case .needMoreData, .error:
+            return nil
+        default:
+            continue
+        }
+    }
+}
+
+func string(_ bytes: ArraySlice<UInt8>?) -> String? {
+    bytes.map { String(decoding: $0, as: UTF8.self) }
 }

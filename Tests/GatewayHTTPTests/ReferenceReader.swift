@@ -211,6 +211,9 @@ struct ReferenceReader {
             }
             let value = trimmed(rawValue)
             let lowerName = String(decoding: name, as: UTF8.self).lowercased()
+            if lowerName.contains("_") && ["content-length", "transfer-encoding"].contains(String(lowerName.map { $0 == "_" ? "-" : $0 })) {
+                throw .status(400)
+            }
             if lowerName == "connection" {
                 for element in listElements(value) where !element.allSatisfy(Self.token.contains) {
                     throw .status(400)
@@ -329,7 +332,7 @@ struct ReferenceReader {
         }
     }
 
-    /// Whether the segment spells `.` or `..`, each dot literal or as `%2e` in any case.
+    /// Returns whether the segment spells `.` or `..`, each dot literal or as `%2e` in any case.
     private func isDotSegment(_ segment: ArraySlice<UInt8>) -> Bool {
         var rest = String(decoding: segment, as: UTF8.self).lowercased()
         var dots = 0

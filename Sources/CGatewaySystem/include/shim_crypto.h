@@ -17,7 +17,7 @@ EVP_PKEY *gw_rsa_public_key(const unsigned char *modulus, size_t modulus_length,
                             const unsigned char *exponent, size_t exponent_length);
 
 // An EC public key on the named group (an OpenSSL group name such as "prime256v1") from
-// an encoded point (SEC 1 §2.3.3). OpenSSL rejects a point that is not on the curve.
+// an encoded point, such as the uncompressed 0x04 || x || y. OpenSSL rejects a point that is not on the curve.
 EVP_PKEY *gw_ec_public_key(const char *group_name, const unsigned char *point, size_t point_length);
 
 #endif

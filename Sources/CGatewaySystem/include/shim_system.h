@@ -13,5 +13,6 @@ const char *cgw_errno_name(int number);
 // fcntl(2) is variadic; these fix the argument types.
 int cgw_fcntl_get_flags(int descriptor);
 int cgw_fcntl_set_flags(int descriptor, int flags);
+int cgw_fcntl_set_descriptor_flags(int descriptor, int flags);
 
 #endif

@@ -80,7 +80,7 @@ public enum GatewayCommand {
         }
 
         do {
-            return try Service(runtime: runtime, log: log).run()
+            return try Service(configPath: configPath, runtime: runtime, handlers: handlers, log: log).run()
         } catch {
             log.error("gatewayd failed", ["error": error.description])
             return error.exitStatus

@@ -54,7 +54,7 @@ final class GatewayRuntime {
         do {
             return try TLSContext(settings: settings)
         } catch {
-            throw StartupError(.configuration, keyPath: "tls", error.description)
+            throw StartupError(.configuration, keyPath: error.setting.map { "tls.\($0.rawValue)" } ?? "tls", error.description)
         }
     }
 

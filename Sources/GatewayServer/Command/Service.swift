@@ -3,31 +3,43 @@ import Glibc
 import GatewayConfig
 import GatewaySystem
 
-/// A running gateway: the listening sockets, the supervisor and its forked workers.
-final class Service {
-    private let runtime: GatewayRuntime
-    private let log: Logger
-    private var listeners: [Int32] = []
+/// A running gateway: the listening sockets, the supervisor and its forked workers, and
+/// reloads that swap the configuration without closing the listening sockets.
+final class Service: SupervisorDelegate {
+    private let configPath: String
+    private let handlers: HandlerRegistry
+    private var runtime: GatewayRuntime
+    private var log: Logger
+    /// Listening sockets by address; kept across reloads while the address stays configured.
+    private var listeners: [GatewayConfiguration.ListenAddress: Int32] = [:]
+    /// Sockets of addresses a reload removed, closed once the old generation has retired.
+    private var retiredListeners: [Int32] = []
+    private var supervisor: Supervisor?
 
-    init(runtime: GatewayRuntime, log: Logger) {
+    init(configPath: String, runtime: GatewayRuntime, handlers: HandlerRegistry, log: Logger) {
+        self.configPath = configPath
         self.runtime = runtime
+        self.handlers = handlers
         self.log = log
     }
 
     func run() throws(StartupError) -> Int32 {
         let configuration = runtime.configuration
-        try bindListeners()
-        let workerCount = configuration.workers.resolvedCount
+        adoptPassedSockets(for: configuration)
+        try bindListeners(for: configuration)
+        let generation = makeGeneration(number: 1, runtime: runtime)
         log.info("gatewayd starting", [
-            "version": GatewayCommand.version, "workers": "\(workerCount)",
+            "version": GatewayCommand.version, "workers": "\(generation.workerCount)",
             "listen": configuration.listen.map(\.description).joined(separator: ","),
-            "config": configuration.sourceFile,
+            "config": configPath,
         ])
+        let notifier = SystemdNotifier()
+        SystemdNotifier.clearEnvironment()
+        try dropPrivileges(configuration)
         let supervisor = Supervisor(
-            workerCount: workerCount,
-            shutdownTimeoutSeconds: Double(configuration.shutdownTimeoutSeconds),
-            metrics: SupervisorMetrics(), log: log,
-            runWorker: { [self] index in runWorker(index) })
+            generation: generation, shutdownTimeoutSeconds: Double(configuration.shutdownTimeoutSeconds),
+            metrics: SupervisorMetrics(), log: log, delegate: self, notifier: notifier)
+        self.supervisor = supervisor
         do {
             return try supervisor.run()
         } catch {
@@ -35,9 +47,31 @@ final class Service {
         }
     }
 
-    private func bindListeners() throws(StartupError) {
-        for (index, address) in runtime.configuration.listen.enumerated() {
-            guard let socketAddress = SocketAddress(host: address.host, port: address.port) else {
+    // MARK: Listeners
+
+    /// Takes over sockets passed by systemd (socket activation) for the configured
+    /// addresses, then binds every configured address that has no socket yet.
+    private func adoptPassedSockets(for configuration: GatewayConfiguration) {
+        for (descriptor, address) in SocketActivation.takePassedSockets() {
+            let match = configuration.listen.first { configured in
+                configured.port == address.port
+                    && (configured.host == address.host || (configured.host == "*" && address.host == "0.0.0.0"))
+            }
+            if let match, listeners[match] == nil {
+                _ = try? Socket.setOption(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+                listeners[match] = descriptor
+                log.info("using socket passed by systemd", ["listen": match.description, "fd": "\(descriptor)"])
+            } else {
+                log.warning("closing socket passed by systemd that matches no listen entry", ["address": address.description, "fd": "\(descriptor)"])
+                SystemCall.close(descriptor)
+            }
+        }
+    }
+
+    /// Binds every configured address that has no socket yet.
+    private func bindListeners(for configuration: GatewayConfiguration) throws(StartupError) {
+        for (index, address) in configuration.listen.enumerated() where listeners[address] == nil {
+            guard let socketAddress = SocketAddress(host: address.host == "*" ? "0.0.0.0" : address.host, port: address.port) else {
                 throw StartupError(.configuration, keyPath: "listen[\(index)]", "\(address) is not an IP address")
             }
             do {
@@ -45,15 +79,107 @@ final class Service {
                 // Accepted sockets inherit TCP_NODELAY from the listener, so responses are
                 // not held back by Nagle's algorithm and no per-connection setsockopt is needed.
                 try Socket.setOption(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-                listeners.append(descriptor)
+                listeners[address] = descriptor
             } catch {
                 throw StartupError(.runtime, keyPath: "listen[\(index)]", "cannot listen on \(address): \(error.name) (\(error.message))")
             }
         }
     }
 
+    private func descriptors(for configuration: GatewayConfiguration) -> [Int32] {
+        configuration.listen.compactMap { listeners[$0] }
+    }
+
+    // MARK: Generations
+
+    private func makeGeneration(number: Int, runtime: GatewayRuntime) -> WorkerGeneration {
+        let listenerDescriptors = descriptors(for: runtime.configuration)
+        let log = self.log
+        return WorkerGeneration(number: number, workerCount: runtime.configuration.workers.resolvedCount) { index, readiness in
+            Service.runWorker(index, generation: number, runtime: runtime, listeners: listenerDescriptors, readiness: readiness, log: log)
+        }
+    }
+
+    func makeNextGeneration(number: Int) -> WorkerGeneration? {
+        let configuration: GatewayConfiguration
+        let next: GatewayRuntime
+        do {
+            configuration = try GatewayConfiguration.load(path: configPath)
+            next = try GatewayRuntime(configuration: configuration, handlers: handlers, log: log)
+        } catch let error as StartupError {
+            log.error("reload failed, keeping the running configuration", ["config": configPath, "error": error.description])
+            return nil
+        } catch {
+            log.error("reload failed, keeping the running configuration", ["config": configPath, "error": "\(error)"])
+            return nil
+        }
+        do {
+            try bindListeners(for: configuration)
+        } catch {
+            log.error("reload failed, keeping the running configuration", ["config": configPath, "error": error.description])
+            return nil
+        }
+        let kept = Set(configuration.listen)
+        for (address, descriptor) in listeners where !kept.contains(address) {
+            retiredListeners.append(descriptor)
+            listeners[address] = nil
+        }
+        runtime = next
+        log.minimumLevel = LogLevel(name: configuration.log.level.rawValue) ?? .info
+        return makeGeneration(number: number, runtime: next)
+    }
+
+    func generationRetired(_ generation: Int) {
+        for descriptor in retiredListeners { SystemCall.close(descriptor) }
+        retiredListeners.removeAll()
+        log.notice("generation retired", ["generation": "\(generation)"])
+    }
+
+    func supervisorTick(now: UInt64) {}
+
+    func statusDetail() -> String {
+        let issuers = runtime.configuration.issuers.count
+        let loaded = runtime.staticKeySets.compactMap { $0 }.count
+        return "keys for \(loaded)/\(issuers) issuers"
+    }
+
+    // MARK: Privileges
+
+    /// Switches to `user` (and `group`, else the user's primary group) after the listening
+    /// sockets are bound, when started as root. Files read on reload (certificates, keys,
+    /// JWKS files) must then be readable by that user.
+    private func dropPrivileges(_ configuration: GatewayConfiguration) throws(StartupError) {
+        guard let user = configuration.user else { return }
+        guard getuid() == 0 else {
+            log.warning("not running as root, ignoring user", ["user": user])
+            return
+        }
+        guard let account = getpwnam(user) else {
+            throw StartupError(.configuration, keyPath: "user", "no user named \(user)")
+        }
+        var groupID = account.pointee.pw_gid
+        if let group = configuration.group {
+            guard let entry = getgrnam(group) else {
+                throw StartupError(.configuration, keyPath: "group", "no group named \(group)")
+            }
+            groupID = entry.pointee.gr_gid
+        }
+        let userID = account.pointee.pw_uid
+        var groups = [groupID]
+        guard setgroups(1, &groups) == 0, setgid(groupID) == 0, setuid(userID) == 0 else {
+            throw StartupError(.runtime, keyPath: "user", "cannot switch to user \(user): \(Errno(cgw_errno()).name)")
+        }
+        // setuid(2) from root to another uid drops every capability; verify it stuck.
+        guard setuid(0) != 0 else {
+            throw StartupError(.runtime, keyPath: "user", "switching to user \(user) did not drop root")
+        }
+        log.info("dropped privileges", ["user": user, "uid": "\(userID)", "gid": "\(groupID)"])
+    }
+
+    // MARK: Worker process
+
     /// The body of a forked worker process.
-    private func runWorker(_ index: Int) -> Never {
+    private static func runWorker(_ index: Int, generation: Int, runtime: GatewayRuntime, listeners: [Int32], readiness: Int32, log: Logger) -> Never {
         let configuration = runtime.configuration
         let metrics = WorkerMetrics()
         let processor = RequestProcessor(
@@ -71,7 +197,7 @@ final class Service {
             let worker = try Worker(
                 index: index, settings: settings, listeners: listeners, tlsContext: runtime.tlsContext,
                 processor: processor, metrics: metrics, log: log)
-            try worker.run()
+            try worker.run(onReady: { WorkerReadiness.announce(index: index, generation: generation, descriptor: readiness) })
             exit(0)
         } catch let error as IOUringError {
             log.error("io_uring unavailable", ["worker": "\(index)", "error": error.description])

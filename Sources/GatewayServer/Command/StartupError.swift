@@ -1,6 +1,6 @@
 /// Why gatewayd could not start, with the exit status it leads to (sysexits(3)).
 public struct StartupError: Error, CustomStringConvertible {
-    public enum Kind {
+    public enum Kind: Sendable {
         /// The configuration is invalid: exit status 78 (EX_CONFIG).
         case configuration
         /// A runtime resource failed (bind, io_uring, fork): exit status 1.

@@ -179,7 +179,7 @@ final class RequestProcessor {
             Result { () throws(AuthFailure) -> VerifiedToken in
                 let range = try BearerToken.extract(from: value)
                 let token = UnsafeRawBufferPointer(rebasing: value[range])
-                if let cached = session.lastVerified, session.lastToken.elementsEqual(token),
+                if let cached = session.lastVerified, session.holdsToken(token),
                    validator.keySets[cached.issuerIndex]?.generation == cached.keySetGeneration {
                     metrics.tokenCacheHits += 1
                     return cached

@@ -1,3 +1,4 @@
+import CGatewaySystem
 import GatewayAuth
 import GatewayHTTP
 
@@ -19,6 +20,14 @@ final class RequestSession {
 
     init(limits: HTTPLimits) {
         parser = HTTPRequestParser(limits: limits)
+    }
+
+    /// True when `token` equals the last token this connection presented (memcmp: the
+    /// generic `elementsEqual` costs several percent of a request at 40,000 requests/s).
+    @inline(__always)
+    func holdsToken(_ token: UnsafeRawBufferPointer) -> Bool {
+        guard lastVerified != nil, lastToken.count == token.count, let base = token.baseAddress else { return false }
+        return lastToken.withUnsafeBytes { memcmp($0.baseAddress!, base, token.count) } == 0
     }
 
     func reset() {

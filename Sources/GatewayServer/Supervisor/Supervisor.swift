@@ -2,74 +2,154 @@ import CGatewaySystem
 import Glibc
 import GatewaySystem
 
-/// The parent process: forks the workers, replaces the ones that die, and turns signals
-/// into a graceful stop. It never accepts connections itself.
+/// A set of workers started from one configuration. A reload starts a new generation and
+/// retires the previous one.
+struct WorkerGeneration {
+    let number: Int
+    let workerCount: Int
+    /// Runs worker `index` of this generation in the forked child; never returns. The
+    /// worker writes a `WorkerReadiness` record to `readinessDescriptor` once it accepts.
+    let runWorker: (_ index: Int, _ readinessDescriptor: Int32) -> Never
+}
+
+/// The 8-byte record a worker writes to the readiness pipe when its event loop accepts
+/// connections. Writes of up to PIPE_BUF bytes to a pipe are atomic (pipe(7)), so records
+/// from several workers never interleave.
+struct WorkerReadiness {
+    var index: UInt32
+    var generation: UInt32
+
+    /// Writes the record; errors are ignored (a supervisor that is gone cannot care).
+    static func announce(index: Int, generation: Int, descriptor: Int32) {
+        var record = WorkerReadiness(index: UInt32(index), generation: UInt32(generation))
+        _ = withUnsafeBytes(of: &record) { write(descriptor, $0.baseAddress, $0.count) }
+    }
+}
+
+/// What the supervisor asks of the service around it.
+protocol SupervisorDelegate: AnyObject {
+    /// Re-reads the configuration for SIGHUP; returns the next generation, or nil when the
+    /// new configuration is invalid (the delegate logs why) and the current one stays.
+    func makeNextGeneration(number: Int) -> WorkerGeneration?
+    /// Called when every worker of `generation` has exited after a reload.
+    func generationRetired(_ generation: Int)
+    /// Called once per poll turn, for periodic work (metrics, deadlines of its own).
+    func supervisorTick(now: UInt64)
+    /// Extra text for the systemd STATUS= line (keys loaded, request rate), or empty.
+    func statusDetail() -> String
+}
+
+/// The parent process: forks the workers, replaces the ones that die, reloads and stops
+/// on signals. It never accepts connections.
 ///
 /// The supervisor is single-threaded and waits in poll(2) on a signalfd, so a worker exit
 /// (SIGCHLD), SIGTERM/SIGINT and SIGHUP are handled in order, never inside a signal handler.
+/// Workers receive SIGTERM to stop (idle connections close at once) and SIGUSR1 to retire
+/// after a reload (idle connections stay open until their next request, which is answered
+/// with `Connection: close`, so a client that sends on them is never cut off).
 final class Supervisor {
     struct WorkerProcess {
-        var pid: Int32
-        var startedAt: UInt64
-        var restarts: Int
+        var pid: Int32 = 0
+        var generation = 0
+        var startedAt: UInt64 = 0
+        var restarts = 0
         /// Consecutive exits within `stableSeconds` of starting, for the restart backoff.
-        var quickExits: Int
-        /// When a replacement is due (monotonic ns), if the worker is down.
-        var restartAt: UInt64?
+        var quickExits = 0
+        /// When a replacement is due (monotonic ns), while the worker is down.
+        var restartAt: UInt64? = 0
+        /// True once the running process reported that it accepts connections.
+        var ready = false
+        /// When the slot last lost its process (monotonic ns), for the watchdog.
+        var downSince: UInt64? = nil
     }
-
-    /// Runs worker `index` in the forked child; never returns.
-    typealias WorkerBody = (_ index: Int) -> Never
 
     private let log: Logger
     private let shutdownTimeoutSeconds: Double
-    private let runWorker: WorkerBody
+    private weak var delegate: SupervisorDelegate?
+    private(set) var generation: WorkerGeneration
     private(set) var workers: [WorkerProcess]
+    /// Workers of earlier generations that are draining, by pid.
+    private(set) var retiring: [Int32: Int] = [:]
     private var signalDescriptor: Int32 = -1
     private var stopping = false
     private var stopDeadline: UInt64 = 0
-    private let metrics: SupervisorMetrics
+    private var retireDeadline: UInt64 = 0
+    let metrics: SupervisorMetrics
+    let startedAt = SystemCall.monotonicNanoseconds()
+    let notifier: SystemdNotifier
+    private var readinessRead: Int32 = -1
+    private var readinessWrite: Int32 = -1
+    /// The generation for which READY=1 was last sent.
+    private var announcedGeneration = 0
+    private var nextWatchdog: UInt64 = 0
+    /// A worker slot that stays without a process this long makes the service unhealthy,
+    /// and the watchdog pings stop (systemd then restarts the service).
+    static let unhealthyAfterNanoseconds: UInt64 = 60_000_000_000
 
     /// A worker that exits within this many seconds of starting counts as a quick exit.
     static let stableSeconds: Double = 10
-    /// Restart delay after the n-th quick exit in a row: 0.1 s doubling to at most 30 s.
+
+    /// Restart delay after the n-th quick exit in a row: none for the first, then 0.1 s
+    /// doubling to at most 30 s.
     static func restartDelay(quickExits: Int) -> Double {
-        quickExits <= 0 ? 0 : min(30, 0.1 * Double(1 << min(quickExits - 1, 16)))
+        quickExits <= 1 ? 0 : min(30, 0.1 * Double(1 << min(quickExits - 2, 16)))
     }
 
-    init(workerCount: Int, shutdownTimeoutSeconds: Double, metrics: SupervisorMetrics, log: Logger, runWorker: @escaping WorkerBody) {
+    init(generation: WorkerGeneration, shutdownTimeoutSeconds: Double, metrics: SupervisorMetrics, log: Logger, delegate: SupervisorDelegate, notifier: SystemdNotifier) {
         self.log = log
+        self.notifier = notifier
         self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
-        self.runWorker = runWorker
+        self.generation = generation
         self.metrics = metrics
-        self.workers = Array(repeating: WorkerProcess(pid: 0, startedAt: 0, restarts: 0, quickExits: 0, restartAt: 0), count: workerCount)
+        self.delegate = delegate
+        self.workers = Array(repeating: WorkerProcess(generation: generation.number), count: generation.workerCount)
     }
 
-    /// Starts the workers and supervises them until a stop signal; returns the exit status
-    /// for gatewayd (0 after a clean stop).
+    /// Extra descriptors for the poll loop and the function that handles their events
+    /// (the control socket).
+    var extraPollDescriptors: () -> [pollfd] = { [] }
+    var handleExtraEvents: ([pollfd]) -> Void = { _ in }
+
+    /// Starts the workers and supervises them until a stop signal; returns gatewayd's
+    /// exit status (0 after a clean stop).
     func run() throws(Errno) -> Int32 {
         try blockSignals()
+        try openReadinessPipe()
         for index in workers.indices { start(index) }
 
         while true {
-            var descriptors = [pollfd(fd: signalDescriptor, events: Int16(POLLIN), revents: 0)]
-            let timeout = pollTimeoutMilliseconds()
-            let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
+            var descriptors = [
+                pollfd(fd: signalDescriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: readinessRead, events: Int16(POLLIN), revents: 0),
+            ] + extraPollDescriptors()
+            let ready = poll(&descriptors, nfds_t(descriptors.count), pollTimeoutMilliseconds())
             if ready < 0 && cgw_errno() != EINTR { throw Errno(cgw_errno()) }
-            if ready > 0 { readSignals() }
+            if ready > 0 {
+                if descriptors[0].revents != 0 { readSignals() }
+                if descriptors[1].revents != 0 { readReadiness() }
+                if descriptors.count > 2 { handleExtraEvents(Array(descriptors[2...])) }
+            }
             reapWorkers()
             let now = SystemCall.monotonicNanoseconds()
+            delegate?.supervisorTick(now: now)
+            pingWatchdog(now: now)
             if stopping {
-                if workers.allSatisfy({ $0.pid == 0 }) {
+                if workers.allSatisfy({ $0.pid == 0 }) && retiring.isEmpty {
                     log.info("gatewayd stopped")
                     return 0
                 }
                 if now >= stopDeadline {
                     log.warning("workers did not stop in time, killing them", ["timeout_seconds": "\(shutdownTimeoutSeconds)"])
                     for worker in workers where worker.pid > 0 { kill(worker.pid, SIGKILL) }
+                    for pid in retiring.keys { kill(pid, SIGKILL) }
                     stopDeadline = now + 2_000_000_000
                 }
                 continue
+            }
+            if !retiring.isEmpty && now >= retireDeadline {
+                log.warning("retiring workers did not drain in time, killing them", ["count": "\(retiring.count)"])
+                for pid in retiring.keys { kill(pid, SIGKILL) }
+                retireDeadline = now + 2_000_000_000
             }
             for index in workers.indices {
                 if let due = workers[index].restartAt, workers[index].pid == 0, due <= now { start(index) }
@@ -77,20 +157,72 @@ final class Supervisor {
         }
     }
 
+    private func openReadinessPipe() throws(Errno) {
+        var descriptors: [Int32] = [-1, -1]
+        _ = try SystemCall.retrying { pipe(&descriptors) }
+        readinessRead = descriptors[0]
+        readinessWrite = descriptors[1]
+        _ = cgw_fcntl_set_flags(readinessRead, O_NONBLOCK)
+        _ = cgw_fcntl_set_descriptor_flags(readinessRead, FD_CLOEXEC)
+        _ = cgw_fcntl_set_descriptor_flags(readinessWrite, FD_CLOEXEC)
+    }
+
+    private func readReadiness() {
+        var record = WorkerReadiness(index: 0, generation: 0)
+        let size = MemoryLayout<WorkerReadiness>.size
+        while withUnsafeMutableBytes(of: &record, { read(readinessRead, $0.baseAddress, size) }) == size {
+            let index = Int(record.index)
+            guard Int(record.generation) == generation.number, workers.indices.contains(index) else { continue }
+            workers[index].ready = true
+        }
+        let readyCount = workers.filter(\.ready).count
+        if readyCount == workers.count && announcedGeneration != generation.number && !stopping {
+            announcedGeneration = generation.number
+            log.notice("all workers ready", ["generation": "\(generation.number)", "workers": "\(workers.count)"])
+            notifier.ready(status: statusText())
+        }
+    }
+
+    /// The STATUS= text systemctl status shows.
+    func statusText() -> String {
+        let readyCount = workers.filter(\.ready).count
+        let extra = delegate.map { $0.statusDetail() } ?? ""
+        return "\(readyCount)/\(workers.count) workers ready, generation \(generation.number)\(extra.isEmpty ? "" : ", " + extra)"
+    }
+
+    /// Sends WATCHDOG=1 at half the requested interval while the loop runs and no worker
+    /// slot has been without a process for `unhealthyAfterNanoseconds`.
+    private func pingWatchdog(now: UInt64) {
+        guard let interval = notifier.watchdogMicroseconds, now >= nextWatchdog else { return }
+        nextWatchdog = now + interval * 1000 / 2
+        let unhealthy = workers.contains { worker in
+            guard worker.pid == 0, let since = worker.downSince else { return false }
+            return now - since > Supervisor.unhealthyAfterNanoseconds
+        }
+        if unhealthy {
+            log.error("workers are down, withholding the watchdog ping")
+            return
+        }
+        notifier.watchdog()
+        notifier.status(statusText())
+    }
+
     private func pollTimeoutMilliseconds() -> Int32 {
         let now = SystemCall.monotonicNanoseconds()
         var next: UInt64 = now + 1_000_000_000
+        if notifier.watchdogMicroseconds != nil { next = min(next, max(now, nextWatchdog)) }
         for worker in workers where worker.pid == 0 {
             if let due = worker.restartAt { next = min(next, due) }
         }
         if stopping { next = min(next, stopDeadline) }
+        if !retiring.isEmpty { next = min(next, retireDeadline) }
         return Int32(clamping: next > now ? (next - now + 999_999) / 1_000_000 : 0)
     }
 
     private func blockSignals() throws(Errno) {
         var mask = sigset_t()
         sigemptyset(&mask)
-        for signal in [SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&mask, signal) }
+        for signal in [SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1] { sigaddset(&mask, signal) }
         _ = try SystemCall.retrying { sigprocmask(SIG_BLOCK, &mask, nil) }
         signalDescriptor = try SystemCall.retrying { signalfd(-1, &mask, Int32(SFD_CLOEXEC | SFD_NONBLOCK)) }
         // A write to a closed pipe or socket must fail with EPIPE, not end the process.
@@ -100,9 +232,10 @@ final class Supervisor {
     private func start(_ index: Int) {
         let pid = fork()
         if pid == 0 {
-            // The child keeps the blocked mask; the worker creates its own signalfd.
+            // The child keeps the blocked signal mask; the worker makes its own signalfd.
             SystemCall.close(signalDescriptor)
-            runWorker(index)
+            SystemCall.close(readinessRead)
+            generation.runWorker(index, readinessWrite)
         }
         if pid < 0 {
             let error = Errno(cgw_errno())
@@ -111,9 +244,12 @@ final class Supervisor {
             return
         }
         workers[index].pid = pid
+        workers[index].generation = generation.number
         workers[index].startedAt = SystemCall.monotonicNanoseconds()
         workers[index].restartAt = nil
-        log.info("worker started", ["worker": "\(index)", "pid": "\(pid)"])
+        workers[index].ready = false
+        workers[index].downSince = nil
+        log.info("worker started", ["worker": "\(index)", "pid": "\(pid)", "generation": "\(generation.number)"])
     }
 
     private func readSignals() {
@@ -124,20 +260,64 @@ final class Supervisor {
             case SIGTERM, SIGINT, SIGQUIT:
                 beginStop(signal: Int32(information.ssi_signo))
             case SIGHUP:
-                log.notice("reload requested; not yet supported, configuration unchanged")
+                _ = reload()
             default:
                 break
             }
         }
     }
 
+    // MARK: Reload and stop
+
+    enum ReloadResult {
+        case started(generation: Int)
+        case invalidConfiguration
+        /// The previous reload's workers are still draining.
+        case busy
+        case stopping
+    }
+
+    /// Starts a new generation from a re-read configuration and retires the current one.
+    /// The listening sockets stay open throughout, so connections that arrive meanwhile wait
+    /// in the accept queue for whichever worker accepts first.
+    func reload() -> ReloadResult {
+        guard !stopping else { return .stopping }
+        guard retiring.isEmpty else {
+            log.warning("reload ignored: the previous generation is still draining", ["draining": "\(retiring.count)"])
+            return .busy
+        }
+        log.notice("reload requested", ["generation": "\(generation.number)"])
+        notifier.reloading()
+        guard let next = delegate?.makeNextGeneration(number: generation.number + 1) else {
+            metrics.reloadsFailed += 1
+            // The running generation stays: tell systemd the reload is over.
+            notifier.ready(status: statusText())
+            return .invalidConfiguration
+        }
+        for worker in workers where worker.pid > 0 {
+            retiring[worker.pid] = generation.number
+            kill(worker.pid, SIGUSR1)
+        }
+        retireDeadline = SystemCall.monotonicNanoseconds() + UInt64((shutdownTimeoutSeconds + 2) * 1e9)
+        generation = next
+        workers = Array(repeating: WorkerProcess(generation: next.number), count: next.workerCount)
+        for index in workers.indices { start(index) }
+        metrics.reloads += 1
+        log.notice("reload started new generation", ["generation": "\(next.number)", "workers": "\(next.workerCount)"])
+        if retiring.isEmpty { delegate?.generationRetired(next.number - 1) }
+        return .started(generation: next.number)
+    }
+
     /// Asks every worker to drain (SIGTERM) and bounds the wait by the shutdown timeout.
     func beginStop(signal: Int32) {
         guard !stopping else { return }
         stopping = true
+        notifier.stopping()
         stopDeadline = SystemCall.monotonicNanoseconds() + UInt64((shutdownTimeoutSeconds + 2) * 1e9)
-        log.info("stopping", ["signal": signal == SIGINT ? "SIGINT" : signal == SIGQUIT ? "SIGQUIT" : "SIGTERM"])
+        let name = signal == SIGINT ? "SIGINT" : signal == SIGQUIT ? "SIGQUIT" : signal == 0 ? "control" : "SIGTERM"
+        log.info("stopping", ["signal": name])
         for worker in workers where worker.pid > 0 { kill(worker.pid, SIGTERM) }
+        for pid in retiring.keys { kill(pid, SIGTERM) }
     }
 
     private func reapWorkers() {
@@ -145,35 +325,42 @@ final class Supervisor {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { return }
+            if let retiredGeneration = retiring.removeValue(forKey: pid) {
+                log.info("retired worker exited", ["pid": "\(pid)", "generation": "\(retiredGeneration)", "status": Supervisor.describe(status)])
+                if retiring.isEmpty { delegate?.generationRetired(retiredGeneration) }
+                continue
+            }
             guard let index = workers.firstIndex(where: { $0.pid == pid }) else { continue }
             workerExited(index, status: status)
         }
+    }
+
+    /// `exit_status=N` or `signal=N` for a waitpid(2) status (WIFEXITED/WTERMSIG spelled
+    /// out: the macros do not import into Swift).
+    static func describe(_ status: Int32) -> String {
+        let signalNumber = status & 0x7F
+        return signalNumber == 0 ? "exit_status=\(status >> 8 & 0xFF)" : "signal=\(signalNumber)"
     }
 
     private func workerExited(_ index: Int, status: Int32) {
         let now = SystemCall.monotonicNanoseconds()
         let lived = Double(now - workers[index].startedAt) / 1e9
         workers[index].pid = 0
-        // WIFEXITED / WIFSIGNALED, spelled out: the macros do not import into Swift.
-        let signalNumber = status & 0x7F
-        let description = signalNumber == 0 ? "exit_status=\(status >> 8 & 0xFF)" : "signal=\(signalNumber)"
+        workers[index].ready = false
+        workers[index].downSince = now
         if stopping {
-            log.info("worker exited", ["worker": "\(index)", "status": description])
+            log.info("worker exited", ["worker": "\(index)", "status": Supervisor.describe(status)])
             return
         }
-        workers[index].quickExits = lived < Supervisor.stableSeconds ? workers[index].quickExits + 1 : 0
+        workers[index].quickExits = lived < Supervisor.stableSeconds ? workers[index].quickExits + 1 : 1
         workers[index].restarts += 1
         metrics.workerRestarts += 1
         let delay = Supervisor.restartDelay(quickExits: workers[index].quickExits)
         workers[index].restartAt = now + UInt64(delay * 1e9)
         log.error("worker died, restarting", [
-            "worker": "\(index)", "status": description, "uptime_seconds": String(format: lived),
-            "restart_delay_seconds": String(format: delay),
+            "worker": "\(index)", "status": Supervisor.describe(status),
+            "uptime_seconds": "\((lived * 1000).rounded() / 1000)",
+            "restart_delay_seconds": "\((delay * 1000).rounded() / 1000)",
         ])
     }
-}
-
-private func String(format value: Double) -> String {
-    let scaled = (value * 1000).rounded() / 1000
-    return "\(scaled)"
 }

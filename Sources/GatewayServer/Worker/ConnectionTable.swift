@@ -8,6 +8,8 @@ enum DeadlineKind: Int, CaseIterable {
     case request = 2
     /// Flushing output before close (a slow reader must not hold the slot forever).
     case closing = 3
+    /// Between requests on a connection of a retiring worker (shorter than `idle`).
+    case retireIdle = 4
 }
 
 /// A fixed array of connection slots with a free list, and the intrusive deadline lists.

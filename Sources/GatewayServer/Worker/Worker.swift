@@ -79,6 +79,7 @@ final class Worker {
                 .idle: nanoseconds(settings.idleTimeoutSeconds),
                 .request: nanoseconds(settings.requestTimeoutSeconds),
                 .closing: nanoseconds(min(settings.requestTimeoutSeconds, 10)),
+                .retireIdle: nanoseconds(min(settings.idleTimeoutSeconds, Worker.retireGraceSeconds)),
             ],
             makeSession: processor.makeSession)
         self.acceptArmed = [Bool](repeating: false, count: listeners.count)
@@ -93,10 +94,14 @@ final class Worker {
     /// Runs until SIGTERM or SIGINT, then drains: stops accepting, lets requests in progress
     /// finish, closes idle connections, and returns once all are closed or
     /// `shutdownTimeoutSeconds` have passed.
-    func run() throws(Errno) {
+    func run(onReady: () -> Void = {}) throws(Errno) {
         try watchSignals()
         now = SystemCall.monotonicNanoseconds()
         for index in listeners.indices { armAccept(index) }
+        // The accepts are queued; the first loop turn submits them. Connections that
+        // arrive before then wait in the listen backlog.
+        ring.submit()
+        onReady()
         log.info("worker event loop running", ["worker": "\(self.index)", "pid": "\(SystemCall.getpid())", "ring_flags": "0x\(String(ring.setupFlags, radix: 16))"])
 
         while true {
@@ -269,7 +274,7 @@ final class Worker {
             connection.thumbprint = processor.thumbprint(of: der)
         }
         metrics.recordHandshake(resumed: connection.resumed)
-        connections.setDeadline(connection, .idle, now: now)
+        connections.setDeadline(connection, draining ? .retireIdle : .idle, now: now)
     }
 
     private func readPlaintext(_ connection: Connection, _ tls: TLSConnection) {
@@ -279,7 +284,7 @@ final class Worker {
                 let outcome = processor.consume(UnsafeRawBufferPointer(rebasing: plaintext[0..<count]), on: connection, draining: draining)
                 switch outcome {
                 case .idle:
-                    connections.setDeadline(connection, .idle, now: now)
+                    connections.setDeadline(connection, draining ? .retireIdle : .idle, now: now)
                 case .midRequest:
                     if connection.deadlineList != .request {
                         connections.setDeadline(connection, .request, now: now)
@@ -383,7 +388,7 @@ final class Worker {
         case .handshake:
             metrics.handshakeTimeouts += 1
             requestClose(connection, flush: false)
-        case .idle:
+        case .idle, .retireIdle:
             requestClose(connection, flush: true)
         case .request:
             metrics.requestTimeouts += 1
@@ -407,7 +412,7 @@ final class Worker {
     private func watchSignals() throws(Errno) {
         var mask = sigset_t()
         sigemptyset(&mask)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&mask, signal) }
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1] { sigaddset(&mask, signal) }
         _ = try SystemCall.retrying { sigprocmask(SIG_BLOCK, &mask, nil) }
         signalDescriptor = try SystemCall.retrying { signalfd(-1, &mask, Int32(SFD_CLOEXEC)) }
         armSignalRead()
@@ -424,23 +429,52 @@ final class Worker {
         guard completion.result == Int32(signalInfo.count) else { return }
         let number = Int32(signalInfo.load(as: signalfd_siginfo.self).ssi_signo)
         if number == SIGTERM || number == SIGINT || number == SIGQUIT {
-            beginDrain()
+            beginDrain(.stop)
+        } else if number == SIGUSR1 {
+            beginDrain(.retire)
         }
     }
 
-    /// Stops accepting and closes connections as they become idle.
-    func beginDrain() {
-        guard !draining else { return }
+    enum DrainMode {
+        /// Graceful stop: idle connections close at once, requests in progress finish.
+        case stop
+        /// Retirement after a reload: every connection is closed after its next response
+        /// (`Connection: close`); idle ones get `retireGraceSeconds` to send one. A client
+        /// that sends on an idle connection thus gets an answer instead of a reset.
+        case retire
+    }
+
+    /// How long an idle connection of a retiring worker may wait for its next request.
+    static let retireGraceSeconds: Double = 5
+
+    /// Stops accepting and closes connections as they finish.
+    func beginDrain(_ mode: DrainMode) {
+        guard !draining else {
+            // A stop during a retirement closes the idle connections now.
+            if mode == .stop { closeIdleConnections() }
+            return
+        }
         draining = true
         drainDeadline = now &+ UInt64(max(0, settings.shutdownTimeoutSeconds) * 1e9)
-        log.info("worker draining", ["worker": "\(index)", "open": "\(connections.openCount)"])
+        log.info("worker draining", ["worker": "\(index)", "mode": mode == .stop ? "stop" : "retire", "open": "\(connections.openCount)"])
         for (listener, armed) in acceptArmed.enumerated() where armed {
             let entry = ring.submissionEntry()
             io_uring_prep_cancel64(entry, CompletionTag(kind: .accept, slot: UInt32(listener), generation: 0).userData, 0)
             io_uring_sqe_set_data64(entry, CompletionTag(kind: .cancel, slot: 0, generation: 0).userData)
         }
+        switch mode {
+        case .stop:
+            closeIdleConnections()
+        case .retire:
+            for connection in connections.connections where connection.state == .open && connection.deadlineList == .idle {
+                connections.setDeadline(connection, .retireIdle, now: now)
+            }
+        }
+    }
+
+    private func closeIdleConnections() {
         for connection in connections.connections where connection.state != .free {
-            if connection.state == .handshaking || connection.deadlineList == .idle {
+            if connection.state == .handshaking || connection.deadlineList == .idle || connection.deadlineList == .retireIdle {
                 requestClose(connection, flush: connection.state == .open)
                 finishCloseIfIdle(connection)
             }

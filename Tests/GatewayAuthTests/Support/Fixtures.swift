@@ -15,7 +15,7 @@ enum Fixture {
         CertificateThumbprint(certificateDER: mint.clientCertificate)
     }
 
-    /// The claims of the default token: right issuer and audience, expiring in an hour,
+    /// Returns the claims of the default token with `changes` applied: right issuer and audience, expiring in an hour,
     /// bound to the client certificate.
     static func claims(_ changes: [String: Any?] = [:]) -> [String: Any] {
         var claims: [String: Any] = [
@@ -33,20 +33,27 @@ enum Fixture {
         return claims
     }
 
-    /// The default token: RS256 with kid k1 signed by PyJWT, claims from `claims(changes)`.
+    /// Returns the default token, RS256 with kid k1 signed by PyJWT, over `claims(changes)`.
     static func token(_ changes: [String: Any?] = [:], key: String = "rsa2048", alg: String = "RS256", kid: String? = "k1") -> String {
         var headers: [String: Any] = [:]
         if let kid { headers["kid"] = kid }
         return mint.encode(key: key, alg: alg, headers: headers, payload: claims(changes))
     }
 
-    /// A key set built from JWKs, failing the test when the document is rejected.
+    /// Like `token`, but the claims are serialized here and signed by PyJWT's RS256 over
+    /// the exact text, for claims `jwt.encode` refuses to write.
+    static func rawToken(_ changes: [String: Any?]) -> String {
+        let payload = try! JSONSerialization.data(withJSONObject: claims(changes), options: [.sortedKeys])
+        return mint.sign(key: "rsa2048", alg: "RS256", header: #"{"alg":"RS256","kid":"k1"}"#, payload: String(decoding: payload, as: UTF8.self))
+    }
+
+    /// Builds a key set from JWKs, stopping the test run when the document is rejected.
     static func keySet(_ jwks: [[String: Any]], generation: UInt64 = 1) -> KeySet {
         try! KeySet(jwks: mint.jwks(jwks), generation: generation)
     }
 
-    /// A validator for the default issuer holding `keySet`, or the default key set: the
-    /// key rsa2048 as kid k1.
+    /// Returns a validator for the default issuer with `keySet`, or with the default key
+    /// set: the key rsa2048 as kid k1.
     static func validator(
         keySet: KeySet? = nil,
         algorithms: [SignatureAlgorithm] = SignatureAlgorithm.defaultAllowList,
@@ -92,7 +99,7 @@ func base64url(_ text: String) -> String {
     Base64URL.encodeToString(Array(text.utf8))
 }
 
-/// The three parts of a compact token.
+/// Splits a compact token into its parts.
 func parts(_ token: String) -> [String] {
     token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
 }

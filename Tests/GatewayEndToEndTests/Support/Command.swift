@@ -40,12 +40,12 @@ func run(_ executable: String, _ arguments: [String], input: Data? = nil, timeou
 
     // Read both pipes while waiting so a chatty process cannot block on a full pipe.
     let group = DispatchGroup()
-    var outputData = Data()
-    var errorData = Data()
+    let outputData = DataBox()
+    let errorData = DataBox()
     group.enter()
-    DispatchQueue.global().async { outputData = output.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async { outputData.data = output.fileHandleForReading.readDataToEndOfFile(); group.leave() }
     group.enter()
-    DispatchQueue.global().async { errorData = errorOutput.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async { errorData.data = errorOutput.fileHandleForReading.readDataToEndOfFile(); group.leave() }
 
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning && Date() < deadline { usleep(10_000) }
@@ -60,8 +60,14 @@ func run(_ executable: String, _ arguments: [String], input: Data? = nil, timeou
     _ = group.wait(timeout: .now() + 5)
     let result = CommandResult(
         status: process.terminationStatus,
-        output: String(decoding: outputData, as: UTF8.self),
-        errorOutput: String(decoding: errorData, as: UTF8.self))
+        output: String(decoding: outputData.data, as: UTF8.self),
+        errorOutput: String(decoding: errorData.data, as: UTF8.self))
     if check && result.status != 0 { throw CommandError.failed(name, result) }
     return result
+}
+
+/// Bytes filled by one reader thread and read after it finished (the DispatchGroup wait
+/// orders the accesses).
+private final class DataBox: @unchecked Sendable {
+    var data = Data()
 }

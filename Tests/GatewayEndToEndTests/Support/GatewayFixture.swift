@@ -71,10 +71,14 @@ final class GatewayFixture: @unchecked Sendable {
     }
 }
 
-/// The status codes of every HTTP/1.1 status line in `response`, in order.
+/// The status codes of every HTTP/1.1 status line in `response`, in order. A status line
+/// may follow the previous body directly, without a line break.
 func statusCodes(_ response: String) -> [Int] {
-    response.components(separatedBy: "\r\n").compactMap { line in
-        guard line.hasPrefix("HTTP/1.1 ") else { return nil }
-        return Int(line.dropFirst(9).prefix(3))
+    var codes: [Int] = []
+    var rest = response[...]
+    while let range = rest.range(of: "HTTP/1.1 ") {
+        if let code = Int(rest[range.upperBound...].prefix(3)) { codes.append(code) }
+        rest = rest[range.upperBound...]
     }
+    return codes
 }

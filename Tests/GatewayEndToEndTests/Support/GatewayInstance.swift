@@ -3,7 +3,7 @@ import Foundation
 /// A `gatewayd` process started from the build folder with a config written for the test,
 /// listening on a free loopback port. `stop` (or deinit) ends it with SIGTERM and, if it
 /// does not exit within 10 seconds, SIGKILL.
-final class GatewayInstance {
+final class GatewayInstance: @unchecked Sendable {
     let port: UInt16
     let configPath: String
     let process: Process
@@ -26,7 +26,7 @@ final class GatewayInstance {
 
     /// Starts gatewayd with `config`, in which `PORT` is replaced by the chosen port, and
     /// waits until it accepts connections.
-    init(pki: TestPKI, config: String, name: String = "gateway.json5", extraArguments: [String] = []) throws {
+    init(pki: TestPKI, config: String, name: String = "gateway.json5", extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         port = try GatewayInstance.freePort()
         configPath = pki.path(name)
         try config.replacingOccurrences(of: "PORT", with: String(port)).write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -34,6 +34,9 @@ final class GatewayInstance {
         process = Process()
         process.executableURL = URL(fileURLWithPath: GatewayInstance.builtProgram("gatewayd"))
         process.arguments = ["--config", configPath] + extraArguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardError = logPipe
         process.standardOutput = logPipe
         logPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+/// Requests written byte for byte with `openssl s_client`: Authorization forms, request
+/// smuggling and line-ending attacks.
+@Suite struct WireTests {
+    let fixture: GatewayFixture
+
+    init() throws {
+        fixture = try GatewayFixture.shared.get()
+    }
+
+    private func get(_ path: String, authorization lines: [String]) -> String {
+        var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        for line in lines { request += "Authorization: \(line)\r\n" }
+        return request + "Connection: close\r\n\r\n"
+    }
+
+    /// Case H1: the Bearer scheme is case-insensitive and may be followed by several spaces;
+    /// a tab, a second credential or padding after the token is rejected.
+    @Test func authorizationForms() throws {
+        let token = try fixture.token(thumbprint: fixture.clientThumbprint)
+        let cases: [(String, [String], Int)] = [
+            ("lower-case scheme", ["bearer \(token)"], 200),
+            ("two spaces", ["Bearer  \(token)"], 200),
+            ("tab separator", ["Bearer\t\(token)"], 401),
+            ("two credentials in one line", ["Bearer \(token); Bearer \(token)"], 401),
+            ("padding after the token", ["Bearer \(token)="], 401),
+            ("two Authorization lines", ["Bearer \(token)", "Bearer \(token)"], 400),
+        ]
+        for (name, lines, expected) in cases {
+            let response = try fixture.raw(get("/api/data", authorization: lines))
+            #expect(statusCodes(response) == [expected], "\(name)")
+        }
+    }
+
+    /// Case H2: Content-Length together with Transfer-Encoding is rejected before the body
+    /// is read, so the request line hidden in the chunk never runs.
+    @Test func smugglingWithLengthAndChunkedIsRejected() throws {
+        let token = try fixture.token(thumbprint: fixture.clientThumbprint)
+        let inner = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        let chunk = String(inner.utf8.count, radix: 16)
+        let request = "POST /api/data HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+            + "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n\(chunk)\r\n\(inner)\r\n0\r\n\r\n"
+        let response = try fixture.raw(request)
+        #expect(statusCodes(response) == [400])
+        #expect(!response.contains("\"status\":\"ok\""))
+    }
+
+    @Test func conflictingContentLengthsAreRejected() throws {
+        let duplicate = "POST /api/data HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"
+        let differing = "POST /api/data HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"
+        let codings = "POST /api/data HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"
+        #expect(statusCodes(try fixture.raw(duplicate)) == [400])
+        #expect(statusCodes(try fixture.raw(differing)) == [400])
+        let codingStatus = statusCodes(try fixture.raw(codings))
+        #expect(codingStatus == [400] || codingStatus == [501])
+    }
+
+    /// Case H3: bare LF line endings and obs-fold continuation lines are rejected.
+    @Test func bareLineFeedAndObsFoldAreRejected() throws {
+        let token = try fixture.token(thumbprint: fixture.clientThumbprint)
+        let bareLF = "GET /healthz HTTP/1.1\nHost: gw\n\n"
+        let foldedAuthorization = "GET /api/data HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer\r\n \(token)\r\n\r\n"
+        let foldedLength = "POST /api/data HTTP/1.1\r\nHost: gw\r\nContent-Length:\r\n 0\r\n\r\n"
+        #expect(statusCodes(try fixture.raw(bareLF)) == [400])
+        #expect(statusCodes(try fixture.raw(foldedAuthorization)) == [400])
+        #expect(statusCodes(try fixture.raw(foldedLength)) == [400])
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() throws {
+        let token = try fixture.token(thumbprint: fixture.clientThumbprint)
+        let request = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
+            + "GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n"
+            + "GET /api/data HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n"
+        #expect(statusCodes(try fixture.raw(request)) == [200, 404, 200])
+    }
+
+    @Test func headResponseHasLengthButNoBody() throws {
+        let response = try fixture.raw("HEAD /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        #expect(statusCodes(response) == [200])
+        #expect(response.contains("Content-Length: 15\r\n"))
+        #expect(response.hasSuffix("\r\n\r\n"))
+    }
+}
