@@ -17,7 +17,7 @@ struct AccessTokenClaims {
     /// claims of the same name.
     var extra: [(String, String)] = []
 
-    /// The claims set as compact JSON with a fresh random `jti`.
+    /// Encodes the claims set as compact JSON with a fresh random `jti`.
     func json() throws(DevFailure) -> String {
         var claims = JSONObjectWriter()
         claims.add("iss", issuer)

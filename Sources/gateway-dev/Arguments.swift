@@ -58,7 +58,7 @@ struct Arguments {
         return value
     }
 
-    /// The integer value of `name`, or `defaultValue` when the option is absent.
+    /// Returns the integer value of `name`, or `defaultValue` when the option is absent.
     func integer(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws(DevFailure) -> Int {
         guard let text = string(name) else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {

@@ -36,7 +36,7 @@ final class Certificate: @unchecked Sendable {
         return readAll(bio)
     }
 
-    /// The RFC 8705 §3.1 thumbprint that `cnf.x5t#S256` carries.
+    /// Computes the RFC 8705 §3.1 thumbprint that `cnf.x5t#S256` carries.
     func thumbprint() throws(DevFailure) -> String {
         guard let thumbprint = CertificateThumbprint(certificate: x509) else {
             throw .openssl("DER encoding of a certificate")
@@ -119,9 +119,9 @@ enum CertificateBuilder {
         return certificate
     }
 
-    /// The extensions of each profile in OpenSSL's configuration syntax (x509v3_config(5)).
-    /// The subject key identifier comes first because the authority key identifier of a
-    /// self-signed certificate is copied from it.
+    /// Returns the extensions of a profile in OpenSSL's configuration syntax (x509v3_config(5)).
+    /// The subject key identifier comes before the authority key identifier, because the
+    /// latter is copied from it in a self-signed certificate.
     private static func extensions(for profile: CertificateProfile, keyKind: KeyKind) -> [(Int32, String)] {
         switch profile {
         case .authority:

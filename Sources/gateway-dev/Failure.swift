@@ -15,8 +15,8 @@ struct DevFailure: Error, CustomStringConvertible {
         DevFailure(message, exitStatus: 2)
     }
 
-    /// A failure of the OpenSSL call described by `operation`, with the reason from the
-    /// OpenSSL error queue. Empties the queue.
+    /// Makes a failure of the OpenSSL call described by `operation`, with the reason from
+    /// the OpenSSL error queue. Empties the queue.
     static func openssl(_ operation: String) -> DevFailure {
         DevFailure("\(operation) failed: \(drainOpenSSLErrors())")
     }
@@ -37,7 +37,7 @@ func drainOpenSSLErrors() -> String {
     return reasons.isEmpty ? "no reason given by OpenSSL" : reasons.joined(separator: "; ")
 }
 
-/// The text of a NUL-terminated C string stored in an array.
+/// Decodes the NUL-terminated UTF-8 C string stored in `buffer`.
 func stringFromCBuffer(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

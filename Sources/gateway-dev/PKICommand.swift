@@ -58,26 +58,26 @@ enum PKICommand {
         let caKey = try PrivateKey(generating: keyType)
         let ca = try CertificateBuilder.issue(
             commonName: "gateway-dev CA", subjectKey: caKey, profile: .authority, days: days, issuer: nil)
-        try writer.write(certificate: ca, key: caKey, name: "ca", what: "CA")
+        try writer.write(certificate: ca, key: caKey, name: "ca", description: "CA")
 
         let serverKey = try PrivateKey(generating: keyType)
         let server = try CertificateBuilder.issue(
             commonName: "localhost", subjectKey: serverKey,
             profile: .server(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"]),
             days: days, issuer: (ca, caKey))
-        try writer.write(certificate: server, key: serverKey, name: "server", what: "server, SAN localhost 127.0.0.1 ::1")
+        try writer.write(certificate: server, key: serverKey, name: "server", description: "server, SAN localhost 127.0.0.1 ::1")
 
         for name in clientNames {
             let clientKey = try PrivateKey(generating: keyType)
             let client = try CertificateBuilder.issue(
                 commonName: name, subjectKey: clientKey, profile: .client, days: days, issuer: (ca, caKey))
-            try writer.write(certificate: client, key: clientKey, name: name, what: "client CN=\(name), x5t#S256 \(try client.thumbprint())")
+            try writer.write(certificate: client, key: clientKey, name: name, description: "client CN=\(name), x5t#S256 \(try client.thumbprint())")
         }
 
         // The issuer type exists for every algorithm parseSigningAlgorithm accepts.
         let issuerKey = try PrivateKey(generating: KeyType(signing: issuerAlgorithm)!)
         try writer.write(key: issuerKey, name: "issuer",
-                         what: "issuer signing key for \(issuerAlgorithm.rawValue), kid \(try issuerKey.jwkThumbprint())")
+                         description: "issuer signing key for \(issuerAlgorithm.rawValue), kid \(try issuerKey.jwkThumbprint())")
     }
 
     private static func makeDirectory(_ path: String) throws(DevFailure) {
@@ -99,17 +99,17 @@ private struct PKIWriter {
     let directory: String
     let replace: Bool
 
-    func write(certificate: Certificate, key: PrivateKey, name: String, what: String) throws(DevFailure) {
+    func write(certificate: Certificate, key: PrivateKey, name: String, description: String) throws(DevFailure) {
         let certificatePath = path("\(name).pem")
         try FileOutput.create(certificatePath, bytes: try certificate.pem(), mode: 0o644, replace: replace)
-        print("wrote \(certificatePath) (\(what))")
-        try write(key: key, name: name, what: "\(key.kindName) private key")
+        print("wrote \(certificatePath) (\(description))")
+        try write(key: key, name: name, description: "\(key.kindName) private key")
     }
 
-    func write(key: PrivateKey, name: String, what: String) throws(DevFailure) {
+    func write(key: PrivateKey, name: String, description: String) throws(DevFailure) {
         let keyPath = path("\(name).key")
         try FileOutput.create(keyPath, bytes: try key.pkcs8PEM(), mode: 0o600, replace: replace)
-        print("wrote \(keyPath) (\(what), mode 0600)")
+        print("wrote \(keyPath) (\(description), mode 0600)")
     }
 
     private func path(_ name: String) -> String {

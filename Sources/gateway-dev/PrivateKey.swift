@@ -84,7 +84,7 @@ final class PrivateKey: @unchecked Sendable {
         try self.init(pkey: loaded)
     }
 
-    /// The key as unencrypted PKCS #8 PEM ("BEGIN PRIVATE KEY").
+    /// Encodes the key as unencrypted PKCS #8 PEM ("BEGIN PRIVATE KEY").
     func pkcs8PEM() throws(DevFailure) -> [UInt8] {
         ERR_clear_error()
         guard let bio = BIO_new(BIO_s_mem()) else { throw .openssl("BIO_new") }

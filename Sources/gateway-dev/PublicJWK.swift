@@ -2,7 +2,7 @@ import CGatewaySystem
 import GatewayAuth
 
 extension PrivateKey {
-    /// The public members that define the key (RFC 7518 §6, RFC 8037 §2), in the
+    /// Returns the public members that define the key (RFC 7518 §6, RFC 8037 §2), in the
     /// lexicographic order that the RFC 7638 thumbprint requires.
     func publicKeyMembers() throws(DevFailure) -> JSONObjectWriter {
         var members = JSONObjectWriter()
@@ -30,8 +30,8 @@ extension PrivateKey {
         return members
     }
 
-    /// The JWK Thumbprint (RFC 7638 §3): base64url of SHA-256 over the required public
-    /// members in lexicographic order without whitespace. Used as the default `kid`.
+    /// Computes the JWK Thumbprint (RFC 7638 §3): base64url of SHA-256 over the required
+    /// public members in lexicographic order without whitespace. Used as the default `kid`.
     func jwkThumbprint() throws(DevFailure) -> String {
         let canonical = Array(try publicKeyMembers().text.utf8)
         var digest = [UInt8](repeating: 0, count: 32)
@@ -42,7 +42,7 @@ extension PrivateKey {
         return Base64URL.encodeToString(digest)
     }
 
-    /// The public JWK with `kid`, `alg` and `use: sig`.
+    /// Returns the public JWK with `kid`, `alg` and `use: sig`.
     func publicJWK(keyID: String, algorithm: SignatureAlgorithm) throws(DevFailure) -> String {
         var jwk = try publicKeyMembers()
         jwk.add("kid", keyID)
@@ -51,7 +51,7 @@ extension PrivateKey {
         return jwk.text
     }
 
-    /// A big-endian unsigned integer parameter of the key, left-padded with zeros to
+    /// Reads a big-endian unsigned integer parameter of the key, left-padded with zeros to
     /// `size` bytes when given.
     private func bignumParameter(_ name: String, paddedTo size: Int? = nil) throws(DevFailure) -> [UInt8] {
         var number: OpaquePointer? = nil

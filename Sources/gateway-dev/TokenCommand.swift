@@ -125,8 +125,8 @@ enum JWKSCommand {
     }
 }
 
-/// Returns `given`, or when it is nil the RFC 7638 thumbprint of `key`.
-private func resolveKeyID(_ given: String?, _ key: PrivateKey) throws(DevFailure) -> String {
-    if let given { return given }
+/// Returns `explicitKeyID`, or when it is nil the RFC 7638 thumbprint of `key`.
+private func resolveKeyID(_ explicitKeyID: String?, _ key: PrivateKey) throws(DevFailure) -> String {
+    if let explicitKeyID { return explicitKeyID }
     return try key.jwkThumbprint()
 }

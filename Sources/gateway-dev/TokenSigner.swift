@@ -17,7 +17,7 @@ struct TokenSigner {
         self.algorithm = algorithm
     }
 
-    /// The algorithm that a key of this kind signs when none is named.
+    /// Returns the algorithm that a key of this kind signs when none is named.
     static func defaultAlgorithm(for kind: KeyKind) -> SignatureAlgorithm {
         switch kind {
         case .rsa: return .rs256
@@ -41,7 +41,7 @@ struct TokenSigner {
         return signingInput + "." + Base64URL.encodeToString(signature)
     }
 
-    /// The JWS signature of `message` (RFC 7518 §3.3 to §3.5, RFC 8037 §3.1).
+    /// Computes the JWS signature of `message` (RFC 7518 §3.3 to §3.5, RFC 8037 §3.1).
     func signature(over message: [UInt8]) throws(DevFailure) -> [UInt8] {
         ERR_clear_error()
         guard let context = EVP_MD_CTX_new() else { throw .openssl("EVP_MD_CTX_new") }

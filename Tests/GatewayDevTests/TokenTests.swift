@@ -5,8 +5,8 @@ import Testing
     static let issuer = "https://issuer.test"
     static let audience = "api://gateway"
 
-    /// A signing key for `algorithm`: the shared PKI's RSA issuer key, or a key made with
-    /// `openssl genpkey` in `directory`.
+    /// Returns the path of a signing key for `algorithm`: the shared PKI's RSA issuer key,
+    /// or a key made with `openssl genpkey` in `directory`.
     static func key(for algorithm: String, pki: DevPKI, directory: TemporaryDirectory) throws -> String {
         switch algorithm {
         case "ES256":
@@ -89,14 +89,16 @@ import Testing
             canonical = json.dumps({"e": key["e"], "kty": key["kty"], "n": key["n"]}, separators=(",", ":"), sort_keys=True)
             print(base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).decode().rstrip("="), key["kid"])
             """
-        let fields = try runProgram("python3", ["-c", script, directory.path("jwks.json")]).text.split(separator: " ")
-        #expect(fields.count == 2)
-        #expect(fields.first == fields.last.map { Substring($0.trimmingCharacters(in: .newlines)) })
+        let output = try runProgram("python3", ["-c", script, directory.path("jwks.json")]).text
+        let fields = output.trimmingCharacters(in: .newlines).split(separator: " ").map(String.init)
+        try #require(fields.count == 2)
+        let (thumbprint, publishedKeyID) = (fields[0], fields[1])
+        #expect(publishedKeyID == thumbprint)
 
         // PyJWT verifies the token with the key that the JWKS publishes under that kid.
         let (header, _) = try verifyWithPyJWT(token: token, keyFile: directory.path("jwks.json"), algorithm: "RS256",
                                               issuer: TokenTests.issuer, audience: TokenTests.audience)
-        #expect(header["kid"] as? String == String(fields[0]))
+        #expect(header["kid"] as? String == thumbprint)
     }
 
     @Test func mismatchedAlgorithmFails() throws {

@@ -14,8 +14,8 @@ struct HTTPRequest {
         return target
     }
 
-    /// The value of header `name` (lowercase). Repeated headers are joined with ", "
-    /// as RFC 9110 §5.3 allows for list-valued fields.
+    /// Returns the value of header `name` (lowercase). Repeated headers are joined with
+    /// ", " as RFC 9110 §5.3 allows for list-valued fields.
     func header(_ name: String) -> String? {
         let values = headers.filter { $0.name == name }.map(\.value)
         return values.isEmpty ? nil : values.joined(separator: ", ")
@@ -36,12 +36,12 @@ struct HTTPResponse {
         self.body = body
     }
 
-    /// A JSON response with `Content-Type: application/json`.
+    /// Makes a JSON response with `Content-Type: application/json`.
     static func json(_ status: Int, _ text: String, headers: [(String, String)] = []) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(text.utf8))
     }
 
-    /// An OAuth error response (RFC 6749 §5.2) with an `error_description`.
+    /// Makes an OAuth error response (RFC 6749 §5.2) with an `error_description`.
     static func oauthError(_ status: Int, _ code: String, _ description: String) -> HTTPResponse {
         var body = JSONObjectWriter()
         body.add("error", code)
@@ -49,14 +49,14 @@ struct HTTPResponse {
         return json(status, body.text, headers: [("Cache-Control", "no-store")])
     }
 
-    /// A plain error for requests that are not valid HTTP.
+    /// Makes a plain error response for a request that is not valid HTTP.
     static func protocolError(_ status: Int) -> HTTPResponse {
         var body = JSONObjectWriter()
         body.add("error", reasonPhrase(status).lowercased().replacingOccurrences(of: " ", with: "_"))
         return json(status, body.text)
     }
 
-    /// The serialized response with `Content-Length` and `Connection: close`. A response
+    /// Serializes the response with `Content-Length` and `Connection: close`. A response
     /// to HEAD keeps the length of the body it leaves out (RFC 9110 §9.3.2).
     func serialized(omittingBody: Bool) -> [UInt8] {
         var head = "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n"

@@ -1,10 +1,9 @@
 import Foundation
 import GatewayAuth
 
-/// The issuer's signing keys: the current key, which signs every new token, and retired
-/// keys, which stay in the JWKS for a grace period after a rotation so that tokens they
-/// signed keep verifying at relying parties that cache the JWKS. Retired keys are never
-/// used to sign. Rotated keys exist only in memory.
+/// The issuer's signing keys. The current key signs every new token. After a rotation the
+/// previous key is retired: it signs nothing but stays in the JWKS for a grace period, so
+/// that tokens it signed keep verifying at relying parties. Generated keys exist only in memory.
 ///
 /// Thread-safe: connection threads and the timer thread share one instance.
 final class IssuerKeyRing: @unchecked Sendable {
@@ -68,7 +67,7 @@ final class IssuerKeyRing: @unchecked Sendable {
         return removed
     }
 
-    /// The JWK Set (RFC 7517 §5) with the current key first, then keys in their grace period.
+    /// Returns the JWK Set (RFC 7517 §5): the current key first, then keys in their grace period.
     func jwks(now: Int) -> String {
         lock.lock()
         defer { lock.unlock() }
@@ -105,8 +104,8 @@ final class IssuerKeyRing: @unchecked Sendable {
         try FileOutput.replaceAtomically(jwksOutputPath, bytes: Array((jwksLocked(now: now) + "\n").utf8), mode: 0o644)
     }
 
-    /// An entry whose kid is the key's RFC 7638 thumbprint, so a restarted issuer with the
-    /// same key publishes the same kid.
+    /// Makes an entry whose kid is the key's RFC 7638 thumbprint, so a restarted issuer
+    /// with the same key publishes the same kid.
     private static func entry(for key: PrivateKey, algorithm: SignatureAlgorithm) throws(DevFailure) -> Entry {
         let keyID = try key.jwkThumbprint()
         let signer = try TokenSigner(key: key, keyID: keyID, algorithm: algorithm)

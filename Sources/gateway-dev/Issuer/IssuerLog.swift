@@ -38,8 +38,8 @@ enum IssuerLog {
                       parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, Int(now.tv_nsec / 1_000_000))
     }
 
-    /// The value as is when it is a plain word, else in quotes with `"`, `\` and control
-    /// characters escaped. Values are cut at 200 bytes because some come from clients.
+    /// Quotes `value` unless it is a plain word, escaping `"`, `\` and control characters.
+    /// Values are cut at 200 bytes because some come from clients.
     private static func quoted(_ value: String) -> String {
         let limited = value.utf8.count > 200 ? String(decoding: value.utf8.prefix(200), as: UTF8.self) + "…" : value
         let plain = !limited.isEmpty && limited.unicodeScalars.allSatisfy { scalar in

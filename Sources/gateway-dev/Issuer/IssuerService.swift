@@ -67,7 +67,7 @@ final class IssuerService: @unchecked Sendable {
         return metadata.text
     }
 
-    /// The token endpoint. The client is authenticated first, so a request without a
+    /// Handles a token request. The client is authenticated first, so a request without a
     /// usable certificate gets `invalid_client` whatever its parameters.
     private func token(_ request: HTTPRequest, _ connection: ConnectionInfo) -> HTTPResponse {
         let certificate: Certificate
@@ -154,7 +154,7 @@ final class IssuerService: @unchecked Sendable {
         }
     }
 
-    /// A 405 unless the request is GET or HEAD.
+    /// Returns a 405 response unless the request is GET or HEAD.
     private func requireRead(_ request: HTTPRequest) -> HTTPResponse? {
         request.method == "GET" || request.method == "HEAD" ? nil : methodNotAllowed("GET, HEAD")
     }

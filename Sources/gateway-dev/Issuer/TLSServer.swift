@@ -14,17 +14,18 @@ enum ClientCertificate {
     case rejected(String)
 }
 
-/// What a request handler gets to know about its connection.
+/// The connection facts a request handler receives: peer address and client certificate.
 struct ConnectionInfo {
     let peer: ListenAddress
     let clientCertificate: ClientCertificate
 }
 
 /// An HTTPS server on blocking sockets with one thread per connection and one request
-/// per connection. It is a development tool, so it favours simple code over throughput,
-/// but bounds every resource: at most `maxConnections` at once (more are closed at once),
-/// and every connection is shut down `connectionDeadlineSeconds` after it was accepted,
-/// handshake and all, so a slow or silent client cannot hold a thread.
+/// per connection. It is a development tool, so it favours simple code over throughput.
+/// Every resource is bounded all the same. At most `maxConnections` are open at once, and
+/// a connection beyond that is closed right away. The timer shuts every connection down
+/// `connectionDeadlineSeconds` after it was accepted, handshake included, so a slow or
+/// silent client cannot hold a thread.
 final class TLSServer: @unchecked Sendable {
     static let maxConnections = 32
     static let connectionDeadlineSeconds = 10
@@ -200,9 +201,12 @@ final class TLSServer: @unchecked Sendable {
         let headEnd = headLength!
         guard headEnd <= HTTPLimits.maxHeadBytes else { return .failure(431) }
 
-        guard case .head(let method, let target, let headers, let contentLength) = parseRequestHead(buffer[..<headEnd]) else {
-            if case .failure(let status) = parseRequestHead(buffer[..<headEnd]) { return .failure(status) }
-            return .failure(400)
+        let method: String, target: String, headers: [(name: String, value: String)], contentLength: Int
+        switch parseRequestHead(buffer[..<headEnd]) {
+        case .failure(let status):
+            return .failure(status)
+        case .head(let parsedMethod, let parsedTarget, let parsedHeaders, let parsedLength):
+            (method, target, headers, contentLength) = (parsedMethod, parsedTarget, parsedHeaders, parsedLength)
         }
         var body = Array(buffer[(headEnd + 4)...])
         if body.count < contentLength,
@@ -246,7 +250,7 @@ final class TLSServer: @unchecked Sendable {
         return true
     }
 
-    /// The offset of the CRLF CRLF that ends the head, or nil when it has not arrived.
+    /// Returns the offset of the CRLF CRLF that ends the head, or nil when it has not arrived.
     private func findHeadEnd(_ buffer: [UInt8]) -> Int? {
         guard buffer.count >= 4 else { return nil }
         for index in 0...(buffer.count - 4)

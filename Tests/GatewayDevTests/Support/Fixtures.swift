@@ -44,7 +44,7 @@ final class DevPKI: @unchecked Sendable {
 /// The shared PKI's directory as a C string, for the exit handler, which cannot capture.
 nonisolated(unsafe) private var sharedDirectoryPath: UnsafeMutablePointer<CChar>? = nil
 
-/// The RFC 8705 §3.1 thumbprint of a PEM certificate, computed with the openssl command:
+/// Computes the RFC 8705 §3.1 thumbprint of a PEM certificate with the openssl command:
 /// base64url without padding of SHA-256 over the DER encoding.
 func opensslThumbprint(certificate path: String) throws -> String {
     let der = try runProgram("openssl", ["x509", "-in", path, "-outform", "der"]).output
@@ -79,7 +79,7 @@ func verifyWithPyJWT(token: String, keyFile: String, algorithm: String, issuer: 
     return (object?["header"] as? [String: Any] ?? [:], object?["claims"] as? [String: Any] ?? [:])
 }
 
-/// The value of `cnf.x5t#S256` in a claims object.
+/// Returns the value of `cnf.x5t#S256` in a claims object.
 func confirmationThumbprint(_ claims: [String: Any]) -> String? {
     (claims["cnf"] as? [String: Any])?["x5t#S256"] as? String
 }

@@ -11,7 +11,7 @@ struct CurlResponse {
         (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
     }
 
-    /// The value of the first header called `name` (case-insensitive).
+    /// Returns the value of the first header called `name` (case-insensitive).
     func header(_ name: String) -> String? {
         for line in headers.components(separatedBy: "\r\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
