@@ -160,6 +160,23 @@ import Testing
         #expect(issuer.log.contains("auth=self_signed_tls_client_auth"))
     }
 
+    @Test func configFileSetsOptions() throws {
+        let pki = try DevPKI.shared.get()
+        let directory = try TemporaryDirectory()
+        let config = #"{"audience": ["api://one", "api://two"], "lifetime": 120, "jwks-out": "published.json"}"#
+        try Data(config.utf8).write(to: URL(fileURLWithPath: directory.path("issuer.json")))
+        let issuer = try IssuerProcess(pki: pki, arguments: ["--config", directory.path("issuer.json")])
+
+        // A relative path in the file is resolved beside the file.
+        #expect(FileManager.default.fileExists(atPath: directory.path("published.json")))
+        let response = try issuer.requestToken(client: "client1")
+        #expect(response.json["expires_in"] as? Int == 120)
+        let token = try #require(response.json["access_token"] as? String)
+        let (_, claims) = try verifyWithPyJWT(token: token, keyFile: directory.path("published.json"), algorithm: "RS256",
+                                              issuer: issuer.url, audience: "api://two")
+        #expect(claims["aud"] as? [String] == ["api://one", "api://two"])
+    }
+
     private func keyIDs(_ jwks: [String: Any]) -> [String] {
         (jwks["keys"] as? [[String: Any]] ?? []).compactMap { $0["kid"] as? String }
     }

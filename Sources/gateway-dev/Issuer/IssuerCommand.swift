@@ -9,6 +9,7 @@ enum IssuerCommand {
         Usage: gateway-dev issuer --pki DIR [--listen 127.0.0.1:9443] [--alg ALG] [--issuer URL]
                                   [--audience AUD ...] [--lifetime S] [--scope "a b"] [--grace S]
                                   [--jwks-max-age S] [--jwks-out FILE] [--key FILE]
+               gateway-dev issuer --config FILE [OPTIONS]
 
         Runs a local OAuth 2.0 authorization server over HTTPS for development. Clients
         authenticate with their TLS certificate (RFC 8705 §2) and get access tokens bound
@@ -23,6 +24,10 @@ enum IssuerCommand {
         Logs one line per request to stderr, without tokens or keys.
 
         Options:
+          --config FILE      a JSON object whose members are options without the leading
+                             dashes, such as {"pki": "pki", "grace": 60, "audience": ["a", "b"]}.
+                             Relative paths in it are resolved beside FILE. Options on the
+                             command line replace the ones in FILE
           --pki DIR          directory from `gateway-dev pki`: server.pem, server.key and
                              ca.pem (the CA that client certificates must chain to)
           --listen ADDR      address and port; default 127.0.0.1:9443. Port 0 picks a free
@@ -42,11 +47,23 @@ enum IssuerCommand {
 
         """
 
+    static let optionNames: Set<String> = [
+        "pki", "listen", "key", "alg", "issuer", "audience", "lifetime", "scope", "grace", "jwks-max-age", "jwks-out",
+    ]
+    /// Options whose values are file paths, resolved beside a config file.
+    static let pathOptions: Set<String> = ["pki", "key", "jwks-out"]
+
     static func run(_ arguments: ArraySlice<String>) throws(DevFailure) {
-        let options = try Arguments(
-            arguments,
-            valued: ["pki", "listen", "key", "alg", "issuer", "audience", "lifetime", "scope", "grace", "jwks-max-age", "jwks-out"],
-            flags: [])
+        let commandLine = try Arguments(arguments, valued: optionNames.union(["config"]), flags: [])
+        var combined: [String] = []
+        if let configPath = commandLine.string("config") {
+            combined = try argumentsFromConfig(configPath)
+        }
+        // Later values win, and a repeated option on the command line replaces the file's.
+        let overridden = Set(optionNames.filter { !commandLine.all($0).isEmpty })
+        combined = removeOptions(overridden, from: combined)
+        combined += Array(arguments)
+        let options = try Arguments(removeOptions(["config"], from: combined)[...], valued: optionNames, flags: [])
         let pki = try options.required("pki")
         func pkiFile(_ name: String) -> String { (pki as NSString).appendingPathComponent(name) }
         let listenAddress = try ListenAddress(parsing: options.string("listen") ?? "127.0.0.1:9443")
@@ -103,6 +120,66 @@ enum IssuerCommand {
         let timer = Thread { runTimer(signals: timerSignals, keyRing: keyRing, server: server) }
         timer.start()
         server.run()
+    }
+
+    /// Reads a JSON config file and returns its members as `--name value` arguments.
+    private static func argumentsFromConfig(_ path: String) throws(DevFailure) -> [String] {
+        let object: JSONObject
+        do {
+            guard let parsed = try JSON.parse(try FileOutput.read(path, maxBytes: 65536), limits: JSONLimits(maxBytes: 65536, maxDepth: 4)).objectValue else {
+                throw DevFailure("\(path) must contain a JSON object")
+            }
+            object = parsed
+        } catch let error as JSONError {
+            throw DevFailure("\(path): \(error)")
+        } catch let error as DevFailure {
+            throw error
+        } catch {
+            throw DevFailure("\(path): \(error)")
+        }
+
+        let directory = (path as NSString).deletingLastPathComponent
+        var arguments: [String] = []
+        for member in object.members {
+            guard optionNames.contains(member.name) else {
+                throw .usage("\(path): unknown option \(JSON.quoted(member.name)); expected one of \(optionNames.sorted().joined(separator: ", "))")
+            }
+            let values = member.value.arrayValue ?? [member.value]
+            guard member.name == "audience" || values.count == 1 else {
+                throw .usage("\(path): \(member.name) must be a single value, not an array")
+            }
+            for value in values {
+                var text: String
+                switch value {
+                case .string(let string): text = string
+                case .number(let number) where number.rounded() == number: text = String(Int(number))
+                default: throw .usage("\(path): \(member.name) must be a string or an integer")
+                }
+                if pathOptions.contains(member.name) && !text.hasPrefix("/") && !directory.isEmpty {
+                    text = (directory as NSString).appendingPathComponent(text)
+                }
+                arguments += ["--\(member.name)", text]
+            }
+        }
+        return arguments
+    }
+
+    /// Returns `arguments` without the options in `names` and their values. The arguments
+    /// must already have parsed, so each `--name` in `names` without `=` has a value after it.
+    private static func removeOptions(_ names: Set<String>, from arguments: [String]) -> [String] {
+        var kept: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            let name = argument.hasPrefix("--") ? String(argument.dropFirst(2).prefix { $0 != "=" }) : ""
+            if names.contains(name) {
+                index += argument.contains("=") ? 1 : 2
+                continue
+            }
+            kept.append(argument)
+            index += 1
+        }
+        return kept
     }
 
     /// Waits for signals, and once a second removes keys past their grace period and shuts
