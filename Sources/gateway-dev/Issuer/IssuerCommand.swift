@@ -59,7 +59,8 @@ enum IssuerCommand {
         if let configPath = commandLine.string("config") {
             combined = try argumentsFromConfig(configPath)
         }
-        // Later values win, and a repeated option on the command line replaces the file's.
+        // An option on the command line replaces all of that option's values from the file,
+        // so --audience replaces the file's audiences instead of adding to them.
         let overridden = Set(optionNames.filter { !commandLine.all($0).isEmpty })
         combined = removeOptions(overridden, from: combined)
         combined += Array(arguments)
@@ -78,7 +79,7 @@ enum IssuerCommand {
         let algorithm = try parseSigningAlgorithm(
             options.string("alg") ?? TokenSigner.defaultAlgorithm(for: firstKey.kind).rawValue, option: "--alg")
         guard firstKey.kind == algorithm.keyKind else {
-            throw DevFailure("--alg \(algorithm.rawValue) needs an \(algorithm.keyKind.rawValue) key, but the signing key is \(firstKey.kind.rawValue); pass a matching --alg, or make the PKI with --issuer-alg \(algorithm.rawValue)")
+            throw DevFailure("--alg \(algorithm.rawValue) needs an \(algorithm.keyKind.rawValue) key, but the signing key is \(firstKey.kind.rawValue). Pass a matching --alg, or make the PKI with --issuer-alg \(algorithm.rawValue)")
         }
 
         // Signals go to the timer thread only: block them before any other thread starts.
@@ -142,7 +143,7 @@ enum IssuerCommand {
         var arguments: [String] = []
         for member in object.members {
             guard optionNames.contains(member.name) else {
-                throw .usage("\(path): unknown option \(JSON.quoted(member.name)); expected one of \(optionNames.sorted().joined(separator: ", "))")
+                throw .usage("\(path): unknown option \(JSON.quoted(member.name)). Expected one of \(optionNames.sorted().joined(separator: ", "))")
             }
             let values = member.value.arrayValue ?? [member.value]
             guard member.name == "audience" || values.count == 1 else {
@@ -167,7 +168,7 @@ enum IssuerCommand {
     /// Returns `arguments` without the options in `names` and their values. The arguments
     /// must already have parsed, so each `--name` in `names` without `=` has a value after it.
     private static func removeOptions(_ names: Set<String>, from arguments: [String]) -> [String] {
-        var kept: [String] = []
+        var remaining: [String] = []
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
@@ -176,14 +177,14 @@ enum IssuerCommand {
                 index += argument.contains("=") ? 1 : 2
                 continue
             }
-            kept.append(argument)
+            remaining.append(argument)
             index += 1
         }
-        return kept
+        return remaining
     }
 
     /// Waits for signals, and once a second removes keys past their grace period and shuts
-    /// down connections past their deadline. SIGHUP rotates the key; SIGINT and SIGTERM exit.
+    /// down connections past their deadline. SIGHUP rotates the key, and SIGINT and SIGTERM exit.
     private static func runTimer(signals: sigset_t, keyRing: IssuerKeyRing, server: TLSServer) -> Never {
         var signals = signals
         var interval = timespec(tv_sec: 1, tv_nsec: 0)
