@@ -74,6 +74,14 @@ import Testing
         #expect(missingGrant.status == 400)
         #expect(missingGrant.json["error"] as? String == "invalid_request")
 
+        // RFC 6749 §3.2: a parameter without a value counts as omitted.
+        let emptyGrant = try issuer.requestToken(client: "client1", form: ["grant_type="])
+        #expect(emptyGrant.status == 400)
+        #expect(emptyGrant.json["error"] as? String == "invalid_request")
+        let emptyScope = try issuer.requestToken(client: "client1", form: ["grant_type=client_credentials", "scope="])
+        #expect(emptyScope.status == 200)
+        #expect(emptyScope.json["scope"] as? String == "api")
+
         let repeated = try issuer.requestToken(client: "client1", form: ["grant_type=client_credentials", "grant_type=client_credentials"])
         #expect(repeated.status == 400)
         #expect(repeated.json["error"] as? String == "invalid_request")

@@ -2,18 +2,20 @@
 /// (RFC 6749 §3.2 and Appendix B).
 enum FormURLEncoding {
     /// Decodes `body` into name-value pairs. Returns nil when a percent escape is invalid,
-    /// a name or value is not UTF-8, or a parameter appears twice (RFC 6749 §3.2:
-    /// parameters must not be included more than once).
+    /// a name or value is not UTF-8, or a parameter appears twice. A parameter with an
+    /// empty value is left out, as if it were omitted. Both rules are from RFC 6749 §3.2.
     static func parse(_ body: [UInt8]) -> [String: String]? {
         var parameters: [String: String] = [:]
+        var seen: Set<String> = []
         if body.isEmpty { return parameters }
         for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
             if pair.isEmpty { continue }
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = decode(parts[0]), !name.isEmpty else { return nil }
             guard let value = parts.count == 2 ? decode(parts[1]) : "" else { return nil }
-            guard parameters[name] == nil else { return nil }
-            parameters[name] = value
+            guard !seen.contains(name) else { return nil }
+            seen.insert(name)
+            if !value.isEmpty { parameters[name] = value }
         }
         return parameters
     }

@@ -17,7 +17,7 @@ struct IssuerSettings {
 /// The endpoints of the local OAuth 2.0 authorization server:
 ///
 /// - `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`:
-///   metadata (RFC 8414 §2, with the RFC 8705 §3.3 and §2.3 members);
+///   metadata (RFC 8414 §2, with the members RFC 8705 adds);
 /// - `GET /jwks.json`: the published signing keys;
 /// - `POST /token`: the client credentials grant (RFC 6749 §4.4) for clients that
 ///   authenticate with their TLS certificate (RFC 8705 §2), issuing tokens bound to that
@@ -107,7 +107,7 @@ final class IssuerService: @unchecked Sendable {
         }
 
         let subject = certificate.subjectCommonName ?? certificate.subjectLine
-        let clientID = parameters["client_id"].flatMap { $0.isEmpty ? nil : $0 } ?? subject
+        let clientID = parameters["client_id"] ?? subject
         let signer = keyRing.currentSigner
         let accessToken: String
         do {
