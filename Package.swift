@@ -65,5 +65,6 @@ let package = Package(
         .testTarget(name: "GatewayEndToEndTests", dependencies: ["GatewayServer"], exclude: ["Support/mint_token.py"]),
         .testTarget(name: "GatewayKeyFetchTests", dependencies: ["GatewayServer"], exclude: ["Support/issuer_server.py"]),
         .testTarget(name: "GatewaySharedMemoryTests", dependencies: ["GatewayServer"]),
+        .testTarget(name: "GatewayDevTests", dependencies: ["GatewayAuth"]),
     ]
 )
