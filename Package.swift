@@ -62,5 +62,6 @@ let package = Package(
         .testTarget(name: "GatewayHTTPTests", dependencies: ["GatewayHTTP"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
         .testTarget(name: "GatewayEndToEndTests", dependencies: ["GatewayServer"], exclude: ["Support/mint_token.py"]),
+        .testTarget(name: "GatewaySystemdTests", dependencies: [], exclude: ["nspawn-test.sh"]),
     ]
 )

@@ -60,6 +60,7 @@ machine=gwtest-$$
 root=$work/root
 nspawn_pid=
 leader=
+built_deb=
 
 cleanup() {
     if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
@@ -76,6 +77,8 @@ cleanup() {
         fi
         wait "$nspawn_pid" 2>/dev/null
     fi
+    rm -f "$work/nspawn.pid"
+    [ -n "$built_deb" ] && rm -f "$built_deb"
     # The container's mounts live in its own mount namespace; refuse to delete a root
     # that still has a mount under it on the host.
     if [ -d "$root" ] && ! grep -q " $root/" /proc/self/mounts; then
@@ -122,6 +125,7 @@ else
         exit 1
     fi
     deb=$(ls "$work"/gateway_*_amd64.deb 2>/dev/null | head -1)
+    built_deb=$deb
 fi
 if [ ! -f "$deb" ]; then
     step_fail package "no package at '$deb'"
@@ -306,6 +310,8 @@ note "booting the container $machine"
 systemd-nspawn -q -D "$root" --machine="$machine" --register=no --keep-unit --private-network \
     --boot </dev/null >"$work/console.log" 2>&1 &
 nspawn_pid=$!
+# SystemdServiceTests kills this PID if the script itself is killed before its cleanup.
+echo "$nspawn_pid" >"$work/nspawn.pid"
 for _ in $(seq 1 100); do
     leader=$(cat /proc/"$nspawn_pid"/task/*/children 2>/dev/null | awk '{ print $1 }')
     [ -n "$leader" ] && break
