@@ -16,16 +16,18 @@ struct SystemdServiceTests {
     static let steps = [
         "package", "rootfs", "install", "package-contents", "binary-runs", "test-config", "boot",
         "harness-notify", "not-enabled", "verify", "security", "start-notify", "status-text",
-        "serve-bound-token", "runs-as-gateway", "reload", "restart-after-kill", "watchdog", "stop",
+        "serve-bound-token", "runs-as-gateway", "reload", "journal-priority", "restart-after-kill", "watchdog", "stop",
         "socket-activation", "purge",
     ]
     /// Steps that need gatewayd to send sd_notify(3) messages (READY=1, STATUS=, WATCHDOG=1).
     static let notifySteps: Set = ["start-notify", "status-text", "watchdog"]
     /// Steps that need gatewayd to take its listeners from systemd (sd_listen_fds(3)).
     static let socketActivationSteps: Set = ["socket-activation"]
+    /// Steps that need gatewayd to prefix its lines with <N> when JOURNAL_STREAM is set.
+    static let journalSteps: Set = ["journal-priority"]
 
-    /// Upper bound for the whole script: a first run builds the package and the Debian root
-    /// (several minutes on 2 cores), a cached run takes about two minutes.
+    /// Upper bound for the whole script. A first run builds the package and the Debian root
+    /// (about 4 minutes on 2 cores), a cached run takes 15 to 80 s.
     static let scriptTimeoutSeconds: Double = 600
 
     static var isRoot: Bool { getuid() == 0 }
@@ -54,20 +56,24 @@ struct SystemdServiceTests {
 
         let notifyImplemented = Self.sourcesContain("NOTIFY_SOCKET")
         let socketActivationImplemented = Self.sourcesContain("LISTEN_FDS")
+        let journalPrefixesImplemented = Self.sourcesContain("JOURNAL_STREAM")
         for step in Self.steps {
             let outcome = run.steps[step]
-            let passed = outcome == .ok
             let message = Comment(rawValue: "step \(step): \(outcome?.description ?? "did not run") (log: \(log))")
             if Self.notifySteps.contains(step) && !notifyImplemented {
                 withKnownIssue("gatewayd in this tree does not implement sd_notify(3): no NOTIFY_SOCKET in Sources/", isIntermittent: true) {
-                    #expect(passed, message)
+                    #expect(outcome == .ok, message)
                 }
             } else if Self.socketActivationSteps.contains(step) && !socketActivationImplemented {
                 withKnownIssue("gatewayd in this tree does not take sockets from systemd: no LISTEN_FDS in Sources/", isIntermittent: true) {
-                    #expect(passed, message)
+                    #expect(outcome == .ok, message)
+                }
+            } else if Self.journalSteps.contains(step) && !journalPrefixesImplemented {
+                withKnownIssue("gatewayd in this tree does not write <N> priority prefixes: no JOURNAL_STREAM in Sources/", isIntermittent: true) {
+                    #expect(outcome == .ok, message)
                 }
             } else {
-                #expect(passed, message)
+                #expect(outcome == .ok, message)
             }
         }
 
@@ -163,8 +169,8 @@ struct SystemdServiceTests {
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
               let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
         else { return }
-        // The PID file is removed by the script once the container is gone; a PID that is
-        // still alive here and still runs systemd-nspawn is the container's.
+        // The script deletes the PID file once the container is gone. A PID from the file
+        // that still runs systemd-nspawn is therefore the container's.
         let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
         if command.hasPrefix("systemd-nspawn") {
             kill(pid, SIGKILL)
@@ -172,7 +178,7 @@ struct SystemdServiceTests {
         }
     }
 
-    /// Whether a Swift or C file under Sources/ contains `text`.
+    /// Returns true when a Swift or C file under Sources/ contains `text`.
     static func sourcesContain(_ text: String) -> Bool {
         let sources = repository.appendingPathComponent("Sources")
         guard let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil) else { return false }

@@ -10,6 +10,7 @@
 #   GATEWAY_TEST_CACHE    folder for the cached Debian 12 root (default /var/cache/gateway-tests)
 #   GATEWAY_TEST_MIRROR   Debian mirror for debootstrap (default: the host's APT source
 #                         for bookworm)
+#   GATEWAY_TEST_TRACE=1  trace every command (bash -x) into the log
 #
 # Standard output carries one line per result, read by SystemdServiceTests.swift:
 #   STEP <name> ok
@@ -25,6 +26,12 @@ cache=${GATEWAY_TEST_CACHE:-/var/cache/gateway-tests}
 log=$work/test.log
 mkdir -p "$work"
 exec 3>&1 >>"$log" 2>&1
+if [ "${GATEWAY_TEST_TRACE:-}" = 1 ]; then
+    # A descriptor of its own keeps the trace out of output captured with 2>&1.
+    exec 4>>"$log"
+    BASH_XTRACEFD=4
+    set -x
+fi
 
 # Packages of the container: systemd as PID 1, the package's dependencies (procps for
 # /bin/kill in ExecReload=), and curl as the HTTPS client. Certificates and tokens are made on the host.
@@ -79,8 +86,8 @@ cleanup() {
     fi
     rm -f "$work/nspawn.pid"
     [ -n "$built_deb" ] && rm -f "$built_deb"
-    # The container's mounts live in its own mount namespace; refuse to delete a root
-    # that still has a mount under it on the host.
+    # The container's mounts live in its own mount namespace. A root that still has a
+    # mount under it on the host is left in place rather than deleted through the mount.
     if [ -d "$root" ] && ! grep -q " $root/" /proc/self/mounts; then
         rm -rf --one-file-system "$root"
     fi
@@ -189,8 +196,8 @@ if [ ! -d "$cached_root" ]; then
     exit 1
 fi
 cp -a "$cached_root" "$root"
-# The container's / must be 0755 as on any system, while mktemp -d made the cache 0700;
-# services with User= cannot chdir to / or reach the journal otherwise.
+# mktemp -d made the cache 0700, but the container's / must be 0755 as on any system.
+# Otherwise services with User= cannot chdir to / or connect to the journal.
 chmod 0755 "$root"
 step_ok rootfs
 
@@ -287,7 +294,7 @@ EOF
 chown 0:"$gateway_gid" "$root/etc/gateway/gateway.json5"
 chmod 0640 "$root/etc/gateway/gateway.json5"
 
-# A start that never sees READY=1 fails after 30 s instead of the default 90 s.
+# A start that never receives READY=1 fails after 30 s instead of the default 90 s.
 mkdir -p "$root/etc/systemd/system/gatewayd.service.d"
 cat >"$root/etc/systemd/system/gatewayd.service.d/test-timeout.conf" <<'EOF'
 [Service]
@@ -372,8 +379,8 @@ fi
 
 # MARK: gatewayd.service
 
-# HTTP status of GET PATH over TLS with the client certificate, and the bound token
-# unless the third argument is "no-token".
+# Prints the HTTP status of GET PATH over TLS with the client certificate, and with the
+# bound token unless the second argument is "no-token".
 request() {
     local path=$1 token_mode=${2:-token}
     local arguments=(-sS -o /dev/null -w '%{http_code}' --max-time 5 --cacert /etc/gateway/server.pem
@@ -410,6 +417,7 @@ note "notify mode: $notify"
 
 wait_until 20 serves
 status_text=$(property gatewayd.service StatusText)
+note "StatusText: $status_text"
 if [ -n "$status_text" ] && in_container systemctl status --no-pager gatewayd.service | grep -qF "Status: \"$status_text\""; then
     step_ok status-text
 else
@@ -440,8 +448,18 @@ else
     step_fail reload "after systemctl reload: MainPID $before -> $(main_pid), state $(property gatewayd.service ActiveState)/$(property gatewayd.service SubState), GET /api/data $(request /api/data)"
 fi
 
+# With JOURNAL_STREAM set, gatewayd prefixes lines with <N> (sd-daemon(3)) and the journal
+# stores that priority. "reload requested" is logged at notice (5). Without the prefix it
+# would be stored at info (6), the default for standard output (SyslogLevel=).
+if in_container journalctl --no-pager -u gatewayd.service -p notice | grep -q "reload requested"; then
+    step_ok journal-priority
+else
+    step_fail journal-priority "journalctl -p notice shows no 'reload requested' line from gatewayd: no <N> priority prefixes"
+fi
+
 before=$(main_pid)
 restarted() { local pid; pid=$(main_pid); [ "$pid" != 0 ] && [ "$pid" != "$before" ] && is_running && serves; }
+note "kill -9 MainPID $before"
 in_container kill -KILL "$before"
 if wait_until 30 restarted; then
     step_ok restart-after-kill
@@ -459,10 +477,12 @@ EOF
     command_timeout=60 in_container systemctl restart gatewayd.service
     wait_until 20 serves
     before=$(main_pid)
-    # A stopped supervisor sends no WATCHDOG=1; systemd aborts it (SIGABRT, then SIGCONT)
-    # and Restart=on-failure starts a new one.
+    # A stopped supervisor sends no WATCHDOG=1, so systemd aborts it (SIGABRT, then
+    # SIGCONT) and Restart=on-failure starts a new one.
     in_container kill -STOP "$before"
+    note "kill -STOP MainPID $before"
     if wait_until 40 restarted && journal | grep -q "Watchdog timeout"; then
+        journal | grep -i "watchdog" | tail -3
         step_ok watchdog
     else
         step_fail watchdog "after kill -STOP of MainPID $before with WatchdogSec=4s: MainPID $(main_pid), state $(property gatewayd.service ActiveState)/$(property gatewayd.service SubState)"
@@ -497,7 +517,6 @@ ListenStream=
 ListenStream=127.0.0.1:443
 EOF
 in_container systemctl daemon-reload
-in_container systemctl reset-failed gatewayd.service
 # Listening TCP sockets on 127.0.0.1:443 (state 0A in /proc/net/tcp).
 listeners() { in_container cat /proc/net/tcp | awk '$2 == "0100007F:01BB" && $4 == "0A"' | wc -l; }
 if in_container systemctl start gatewayd.socket; then
