@@ -403,7 +403,7 @@ else
     in_container systemctl status --no-pager gatewayd.service
     journal | tail -30
     # Without READY=1 the remaining checks still cover the unit, the sandbox and the
-    # package: they run with Type=simple and without the watchdog.
+    # package. They run with Type=simple and without the watchdog.
     cat >"$root/etc/systemd/system/gatewayd.service.d/test-no-notify.conf" <<'EOF'
 [Service]
 Type=simple
