@@ -66,5 +66,6 @@ let package = Package(
         .testTarget(name: "GatewayKeyFetchTests", dependencies: ["GatewayServer"], exclude: ["Support/issuer_server.py"]),
         .testTarget(name: "GatewaySharedMemoryTests", dependencies: ["GatewayServer"]),
         .testTarget(name: "GatewayDevTests", dependencies: ["GatewayAuth"]),
+        .testTarget(name: "GatewaySystemdTests", dependencies: [], exclude: ["nspawn-test.sh"]),
     ]
 )
