@@ -1,7 +1,7 @@
 import CGatewaySystem
 
 /// The life-cycle state of the worker process in a slot.
-public enum WorkerState: UInt64, Sendable, CaseIterable {
+public enum WorkerSlotState: UInt64, Sendable, CaseIterable {
     /// No worker was ever started in this slot.
     case unused = 0
     /// Forked; the event loop is not running yet.
@@ -29,7 +29,7 @@ public struct WorkerSlotStatus: Sendable, Equatable {
     public var index: Int
     /// Process id of the current or last worker, 0 before the first fork completes.
     public var pid: Int32
-    public var state: WorkerState
+    public var state: WorkerSlotState
     /// Number of workers started in this slot, the current one included.
     public var generation: UInt64
     /// Wall-clock start time of the current or last worker, seconds since the epoch.
@@ -90,7 +90,7 @@ public final class WorkerSlot {
         words.store(WorkerSlotLayout.Field.pid.rawValue, 0)
         words.store(WorkerSlotLayout.Field.startedAtMilliseconds.rawValue, SharedClock.milliseconds(now))
         let generation = words.add(WorkerSlotLayout.Field.generation.rawValue, 1) + 1
-        words.store(WorkerSlotLayout.Field.state.rawValue, WorkerState.starting.rawValue)
+        words.store(WorkerSlotLayout.Field.state.rawValue, WorkerSlotState.starting.rawValue)
         return generation
     }
 
@@ -99,14 +99,14 @@ public final class WorkerSlot {
         words.store(WorkerSlotLayout.Field.pid.rawValue, UInt64(UInt32(bitPattern: pid)))
     }
 
-    public func setState(_ state: WorkerState) {
+    public func setState(_ state: WorkerSlotState) {
         words.store(WorkerSlotLayout.Field.state.rawValue, state.rawValue)
     }
 
     /// Marks the slot `stopped` with the wait(2) status of the worker that exited.
     public func recordExit(waitStatus: Int32) {
         words.store(WorkerSlotLayout.Field.lastExitStatus.rawValue, 1 << 32 | UInt64(UInt32(bitPattern: waitStatus)))
-        words.store(WorkerSlotLayout.Field.state.rawValue, WorkerState.stopped.rawValue)
+        words.store(WorkerSlotLayout.Field.state.rawValue, WorkerSlotState.stopped.rawValue)
     }
 
     public func status() -> WorkerSlotStatus {
@@ -114,7 +114,7 @@ public final class WorkerSlot {
         return WorkerSlotStatus(
             index: index,
             pid: Int32(bitPattern: UInt32(truncatingIfNeeded: words.load(WorkerSlotLayout.Field.pid.rawValue))),
-            state: WorkerState(rawValue: words.load(WorkerSlotLayout.Field.state.rawValue)) ?? .unused,
+            state: WorkerSlotState(rawValue: words.load(WorkerSlotLayout.Field.state.rawValue)) ?? .unused,
             generation: words.load(WorkerSlotLayout.Field.generation.rawValue),
             startedAt: SharedClock.seconds(words.load(WorkerSlotLayout.Field.startedAtMilliseconds.rawValue)),
             openConnections: metrics.connectionsOpen,
