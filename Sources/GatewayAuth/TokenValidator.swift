@@ -105,6 +105,12 @@ public final class TokenValidator {
         keySets[index] = keySet
     }
 
+    /// Forgets the issuer's keys (they went stale): its tokens fail with `no_usable_keys`
+    /// until a new key set is installed.
+    public func removeKeySet(forIssuerAt index: Int) {
+        keySets[index] = nil
+    }
+
     /// Returns the index of the issuer whose `issuer` equals `issuer` byte for byte.
     public func issuerIndex(of issuer: String) -> Int? {
         issuers.firstIndex { utf8Equal($0.issuer, issuer) }
@@ -123,7 +129,14 @@ public final class TokenValidator {
     ///
     /// The issuer is chosen by the unverified `iss` claim. That is safe because the
     /// signature is then checked only with that issuer's keys.
-    public func validate(_ token: UnsafeRawBufferPointer) throws(AuthFailure) -> VerifiedToken {
+    ///
+    /// `trustedSignature` skips the signature check when it names the issuer this token
+    /// selects and the generation of that issuer's current key set: the caller verified
+    /// these exact token bytes with that key set before (a verified-token cache hit keyed
+    /// by SHA-256 of the token). Every other check still runs.
+    public func validate(
+        _ token: UnsafeRawBufferPointer, trustedSignature: (issuerIndex: Int, keySetGeneration: UInt64)? = nil
+    ) throws(AuthFailure) -> VerifiedToken {
         guard keySets.contains(where: { $0?.keys.isEmpty == false }) else {
             throw AuthFailure(.noUsableKeys, "no issuer has a usable key yet")
         }
@@ -169,8 +182,11 @@ public final class TokenValidator {
             throw AuthFailure(.wrongAudience, "aud names no configured audience")
         }
 
-        let signingInput = UnsafeRawBufferPointer(rebasing: token[0..<jws.signingInputCount])
-        try verifySignature(of: jws, signingInput: signingInput, keySet: keySet)
+        let alreadyVerified = trustedSignature.map { $0.issuerIndex == issuerIndex && $0.keySetGeneration == keySet.generation } ?? false
+        if !alreadyVerified {
+            let signingInput = UnsafeRawBufferPointer(rebasing: token[0..<jws.signingInputCount])
+            try verifySignature(of: jws, signingInput: signingInput, keySet: keySet)
+        }
 
         return VerifiedToken(
             issuerIndex: issuerIndex,

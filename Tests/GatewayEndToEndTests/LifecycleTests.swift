@@ -17,6 +17,7 @@ import Testing
             { path: "/api/data", handler: "claims" },
             { path: "/healthz", handler: "health", auth: "none" },
           ],
+          control: { socket: "CONTROL" },
           \(extra)
         }
         """

@@ -18,7 +18,10 @@ final class GatewayRuntime {
     let staticKeySets: [KeySet?]
     let httpLimits: HTTPLimits
 
-    init(configuration: GatewayConfiguration, handlers: HandlerRegistry, log: Logger) throws(StartupError) {
+    /// - Parameter generation: the configuration generation (1 at start, +1 per reload).
+    ///   Static key sets get a key-set generation derived from it, so a verified-token
+    ///   cache entry made with an earlier version of a `jwksFile` is never trusted.
+    init(configuration: GatewayConfiguration, handlers: HandlerRegistry, log: Logger, generation: Int = 1) throws(StartupError) {
         self.configuration = configuration
         do {
             try configuration.validateFiles()
@@ -31,7 +34,7 @@ final class GatewayRuntime {
         tlsContext = try GatewayRuntime.makeTLSContext(configuration.tls)
         (router, routes) = try GatewayRuntime.makeRoutes(configuration.routes, handlers: handlers)
         issuerPolicies = GatewayRuntime.makeIssuerPolicies(configuration)
-        staticKeySets = try GatewayRuntime.loadStaticKeySets(configuration.issuers, log: log)
+        staticKeySets = try GatewayRuntime.loadStaticKeySets(configuration.issuers, generation: UInt64(generation) << 40, log: log)
         let limits = configuration.limits
         httpLimits = HTTPLimits(
             maxRequestLineLength: limits.maxRequestLineBytes,
@@ -98,7 +101,7 @@ final class GatewayRuntime {
         }
     }
 
-    static func loadStaticKeySets(_ issuers: [GatewayConfiguration.IssuerConfiguration], log: Logger) throws(StartupError) -> [KeySet?] {
+    static func loadStaticKeySets(_ issuers: [GatewayConfiguration.IssuerConfiguration], generation: UInt64, log: Logger) throws(StartupError) -> [KeySet?] {
         var keySets: [KeySet?] = []
         for (index, issuer) in issuers.enumerated() {
             guard let path = issuer.jwksFile else {
@@ -110,7 +113,7 @@ final class GatewayRuntime {
                 throw StartupError(.configuration, keyPath: keyPath, "cannot read \(path)")
             }
             do {
-                let keySet = try KeySet(jwks: [UInt8](data), generation: 1)
+                let keySet = try KeySet(jwks: [UInt8](data), generation: generation)
                 for skipped in keySet.skippedKeys {
                     log.warning("JWKS key skipped", ["issuer": issuer.issuer, "key": skipped.description])
                 }

@@ -6,27 +6,56 @@ import GatewaySystem
 /// A running gateway: the listening sockets, the supervisor and its forked workers, and
 /// reloads that swap the configuration without closing the listening sockets.
 final class Service: SupervisorDelegate {
-    private let configPath: String
-    private let handlers: HandlerRegistry
-    private var runtime: GatewayRuntime
-    private var log: Logger
+    let configPath: String
+    let handlers: HandlerRegistry
+    var runtime: GatewayRuntime
+    var log: Logger
     /// Listening sockets by address; kept across reloads while the address stays configured.
     private var listeners: [GatewayConfiguration.ListenAddress: Int32] = [:]
     /// Sockets of addresses a reload removed, closed once the old generation has retired.
     private var retiredListeners: [Int32] = []
-    private var supervisor: Supervisor?
+    var supervisor: Supervisor?
+    let segment: SharedSegment
+    var control: ControlServer?
+    /// The shared-segment slot of each issuer identity (`IssuerIdentity`), assigned once
+    /// and never reused for another issuer, so a slot's key sets and cached verifications
+    /// always belong to the same issuer, across reloads.
+    var issuerSlots: [String: Int] = [:]
+    /// Monotonic time until which READY=1 waits for fetched key sets.
+    var keyWaitDeadline: UInt64 = 0
+    var lastTicketRotation: Double = 0
+    var pendingReloads: [(Result<ReloadReport, ControlFailure>) -> Void] = []
+    var pendingKeyRefreshes: [(deadline: UInt64, requestedAt: Double, generations: [Int: UInt64], completion: (Result<KeysReport, ControlFailure>) -> Void)] = []
+    let startedAt = SystemCall.wallClockSeconds()
 
-    init(configPath: String, runtime: GatewayRuntime, handlers: HandlerRegistry, log: Logger) {
+    /// How long READY=1 waits for the first fetched key sets; gatewayd then reports ready
+    /// and answers 503 for tokens of issuers without keys until they arrive.
+    static let keyWaitSeconds: Double = 15
+
+    init(configPath: String, runtime: GatewayRuntime, handlers: HandlerRegistry, log: Logger) throws(StartupError) {
         self.configPath = configPath
         self.runtime = runtime
         self.handlers = handlers
         self.log = log
+        do {
+            var settings = SharedSegmentSettings(configuration: runtime.configuration)
+            settings.workerSlots = 2 * max(runtime.configuration.workers.resolvedCount, 16)
+            settings.issuerCount = max(8, 4 * runtime.configuration.issuers.count)
+            segment = try SharedSegment(settings: settings)
+        } catch {
+            throw StartupError(.runtime, "cannot create the shared-memory segment: \(error)")
+        }
+        SharedSegment.install(segment)
+        segment.supervisorCounters.recordSupervisorStart(pid: getpid(), now: startedAt)
     }
 
     func run() throws(StartupError) -> Int32 {
         let configuration = runtime.configuration
         adoptPassedSockets(for: configuration)
         try bindListeners(for: configuration)
+        try assignIssuerSlots(configuration)
+        try prepareTickets(runtime)
+        keyWaitDeadline = SystemCall.monotonicNanoseconds() + UInt64(Service.keyWaitSeconds * 1e9)
         let generation = makeGeneration(number: 1, runtime: runtime)
         log.info("gatewayd starting", [
             "version": GatewayCommand.version, "workers": "\(generation.workerCount)",
@@ -35,11 +64,18 @@ final class Service: SupervisorDelegate {
         ])
         let notifier = SystemdNotifier()
         SystemdNotifier.clearEnvironment()
+        let owner = try serviceAccount(configuration)
+        try startControlServer(configuration, owner: owner)
         try dropPrivileges(configuration)
         let supervisor = Supervisor(
             generation: generation, shutdownTimeoutSeconds: Double(configuration.shutdownTimeoutSeconds),
-            metrics: SupervisorMetrics(), log: log, delegate: self, notifier: notifier)
+            segment: segment, log: log, delegate: self, notifier: notifier)
         self.supervisor = supervisor
+        if let control {
+            supervisor.extraPollDescriptors = { control.pollDescriptors() }
+            supervisor.handleExtraEvents = { ready in control.handle(ready, now: SystemCall.monotonicNanoseconds()) }
+        }
+        defer { control?.close() }
         do {
             return try supervisor.run()
         } catch {
@@ -95,8 +131,14 @@ final class Service: SupervisorDelegate {
     private func makeGeneration(number: Int, runtime: GatewayRuntime) -> WorkerGeneration {
         let listenerDescriptors = descriptors(for: runtime.configuration)
         let log = self.log
-        return WorkerGeneration(number: number, workerCount: runtime.configuration.workers.resolvedCount) { index, readiness in
-            Service.runWorker(index, generation: number, runtime: runtime, listeners: listenerDescriptors, readiness: readiness, log: log)
+        let segment = self.segment
+        let slots = runtime.configuration.issuers.map { issuerSlots[Service.identity(of: $0)]! }
+        return WorkerGeneration(number: number, workerCount: runtime.configuration.workers.resolvedCount) { [weak self] index, readiness in
+            self?.control?.closeDescriptorsAfterFork()
+            let slot = self!.supervisor!.slotIndex(worker: index, generation: number)
+            Service.runWorker(
+                index, generation: number, runtime: runtime, listeners: listenerDescriptors, readiness: readiness,
+                segment: segment, slot: slot, issuerSlots: slots, log: log)
         }
     }
 
@@ -105,7 +147,12 @@ final class Service: SupervisorDelegate {
         let next: GatewayRuntime
         do {
             configuration = try GatewayConfiguration.load(path: configPath)
-            next = try GatewayRuntime(configuration: configuration, handlers: handlers, log: log)
+            next = try GatewayRuntime(configuration: configuration, handlers: handlers, log: log, generation: number)
+            guard configuration.workers.resolvedCount <= segment.workerSlots.count / 2 else {
+                throw StartupError(.configuration, keyPath: "workers", "a reload can start at most \(segment.workerSlots.count / 2) workers; restart gatewayd for more")
+            }
+            try assignIssuerSlots(configuration)
+            try prepareTickets(next)
         } catch let error as StartupError {
             log.error("reload failed, keeping the running configuration", ["config": configPath, "error": error.description])
             return nil
@@ -125,6 +172,7 @@ final class Service: SupervisorDelegate {
             listeners[address] = nil
         }
         runtime = next
+        keyWaitDeadline = SystemCall.monotonicNanoseconds() + UInt64(Service.keyWaitSeconds * 1e9)
         log.minimumLevel = LogLevel(name: configuration.log.level.rawValue) ?? .info
         return makeGeneration(number: number, runtime: next)
     }
@@ -135,12 +183,20 @@ final class Service: SupervisorDelegate {
         log.notice("generation retired", ["generation": "\(generation)"])
     }
 
-    func supervisorTick(now: UInt64) {}
+    func supervisorTick(now: UInt64) {
+        rotateTicketKeysIfDue()
+        completeKeyRefreshes(now: now)
+    }
+
+    func generationReady(_ number: Int) {
+        let completions = pendingReloads
+        pendingReloads.removeAll()
+        for completion in completions { completion(.success(ReloadReport(generation: number))) }
+    }
 
     func statusDetail() -> String {
         let issuers = runtime.configuration.issuers.count
-        let loaded = runtime.staticKeySets.compactMap { $0 }.count
-        return "keys for \(loaded)/\(issuers) issuers"
+        return "keys for \(issuersWithKeys())/\(issuers) issuers"
     }
 
     // MARK: Privileges
@@ -179,13 +235,24 @@ final class Service: SupervisorDelegate {
     // MARK: Worker process
 
     /// The body of a forked worker process.
-    private static func runWorker(_ index: Int, generation: Int, runtime: GatewayRuntime, listeners: [Int32], readiness: Int32, log: Logger) -> Never {
+    private static func runWorker(
+        _ index: Int, generation: Int, runtime: GatewayRuntime, listeners: [Int32], readiness: Int32,
+        segment: SharedSegment, slot: Int, issuerSlots: [Int], log: Logger
+    ) -> Never {
         let configuration = runtime.configuration
-        let metrics = WorkerMetrics()
+        let workerSlot = segment.workerSlots[slot]
+        let metrics = workerSlot.metrics
+        let fetched = configuration.issuers.indices.filter { configuration.issuers[$0].jwksFile == nil }
+        let watcher = KeySetWatcher(keySets: segment.keySets, issuers: fetched.map { ($0, issuerSlots[$0]) }, log: log)
+        var indexBySlot: [Int: Int] = [:]
+        for (index, slot) in issuerSlots.enumerated() { indexBySlot[slot] = index }
+        let shared = RequestProcessor.SharedState(
+            tokenCache: segment.tokenCache, keySets: segment.keySets, watcher: watcher,
+            issuerSlots: issuerSlots, issuerIndexBySlot: indexBySlot, fetchedIssuers: Set(fetched))
         let processor = RequestProcessor(
             router: runtime.router, routes: runtime.routes, validator: runtime.makeValidator(),
             limits: runtime.httpLimits, metrics: metrics, log: log,
-            accessLog: configuration.log.accessLog, workerIndex: index)
+            accessLog: configuration.log.accessLog, workerIndex: index, shared: shared)
         let timeouts = configuration.timeouts
         let settings = WorkerSettings(
             maxConnections: configuration.limits.maxConnectionsPerWorker,
@@ -197,7 +264,10 @@ final class Service: SupervisorDelegate {
             let worker = try Worker(
                 index: index, settings: settings, listeners: listeners, tlsContext: runtime.tlsContext,
                 processor: processor, metrics: metrics, log: log)
-            try worker.run(onReady: { WorkerReadiness.announce(index: index, generation: generation, descriptor: readiness) })
+            try worker.run(onReady: {
+                workerSlot.setState(.running)
+                WorkerReadiness.announce(index: index, generation: generation, descriptor: readiness)
+            })
             exit(0)
         } catch let error as IOUringError {
             log.error("io_uring unavailable", ["worker": "\(index)", "error": error.description])

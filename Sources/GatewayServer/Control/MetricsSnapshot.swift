@@ -180,7 +180,7 @@ public struct MetricsSnapshot: Codable, Equatable, Sendable {
     ///     index without a name (counted under an earlier configuration) is labeled
     ///     `route<index>`.
     ///   - issuers: the supervisor's key fetching counters, in configuration order.
-    ///   - workerRestarts: `SupervisorMetrics.workerRestarts`.
+    ///   - workerRestarts: the supervisor's worker restart counter.
     ///   - cache: the shared token cache's statistics, for its entry and eviction counts.
     ///
     /// Workers write their blocks while this runs, so counters of different fields may be

@@ -32,11 +32,28 @@ final class RequestProcessor {
     private var now: Double = 0
     private var monotonicNow: UInt64 = 0
     private let failureLog: RepeatedFailureLog
+    private let shared: SharedState?
+
+    /// What a worker uses from the shared segment: the verified-token cache, the published
+    /// key sets and the slot of each configured issuer (its identity across reloads).
+    struct SharedState {
+        let tokenCache: TokenCache
+        let keySets: IssuerKeySets
+        let watcher: KeySetWatcher
+        /// Slot by configuration issuer index.
+        let issuerSlots: [Int]
+        /// Configuration issuer index by slot, the inverse of `issuerSlots`.
+        let issuerIndexBySlot: [Int: Int]
+        /// Issuers (configuration index) whose keys are fetched, so an unknown kid may ask
+        /// the fetcher for a refresh.
+        let fetchedIssuers: Set<Int>
+    }
 
     init(
         router: Router, routes: [RouteEntry], validator: TokenValidator, limits: HTTPLimits,
-        metrics: WorkerMetrics, log: Logger, accessLog: Bool, workerIndex: Int
+        metrics: WorkerMetrics, log: Logger, accessLog: Bool, workerIndex: Int, shared: SharedState? = nil
     ) {
+        self.shared = shared
         self.router = router
         self.routes = routes
         self.validator = validator
@@ -58,6 +75,7 @@ final class RequestProcessor {
         monotonicNow = SystemCall.monotonicNanoseconds()
         _ = date.update(unixTime: Int(now))
         failureLog.flushIfDue(now: monotonicNow)
+        shared?.watcher.refresh(validator)
     }
 
     func thumbprint(of certificateDER: [UInt8]) -> CertificateThumbprint {
@@ -184,8 +202,7 @@ final class RequestProcessor {
                     metrics.tokenCacheHits += 1
                     return cached
                 }
-                metrics.tokenCacheMisses += 1
-                let fresh = try validator.validate(token)
+                let fresh = try validateThroughSharedCache(token)
                 session.lastToken.removeAll(keepingCapacity: true)
                 session.lastToken.append(contentsOf: token)
                 session.lastVerified = fresh
@@ -195,6 +212,52 @@ final class RequestProcessor {
         let verified = try result.get()
         try validator.authorize(verified, connectionThumbprint: connection.thumbprint, policy: policy, now: now)
         return verified
+    }
+
+    /// Validates a token the connection has not presented before. A hit in the shared
+    /// verified-token cache (keyed by SHA-256 of the token, written by any worker) skips
+    /// the signature check if the entry names the issuer's current key set; every other
+    /// check runs again. An unknown `kid` asks the key fetcher for a refresh.
+    private func validateThroughSharedCache(_ token: UnsafeRawBufferPointer) throws(AuthFailure) -> VerifiedToken {
+        guard let shared else {
+            metrics.tokenCacheMisses += 1
+            return try validator.validate(token)
+        }
+        let digest = TokenDigest(hashing: token)
+        var trusted: (issuerIndex: Int, keySetGeneration: UInt64)?
+        if let entry = shared.tokenCache.lookup(digest: digest), let index = shared.issuerIndexBySlot[entry.issuerIndex] {
+            trusted = (index, entry.keySetGeneration)
+        }
+        do {
+            let verified = try validator.validate(token, trustedSignature: trusted)
+            if let trusted, trusted.issuerIndex == verified.issuerIndex, trusted.keySetGeneration == verified.keySetGeneration {
+                metrics.tokenCacheHits += 1
+            } else {
+                metrics.tokenCacheMisses += 1
+                _ = shared.tokenCache.insert(
+                    digest: digest, issuerIndex: shared.issuerSlots[verified.issuerIndex],
+                    generation: verified.keySetGeneration, expiresAt: verified.expiresAt, now: now)
+            }
+            return verified
+        } catch {
+            metrics.tokenCacheMisses += 1
+            if error.reason == .unknownKey { requestKeyRefresh(for: token, shared) }
+            throw error
+        }
+    }
+
+    /// Asks the key fetcher to refresh the keys of the token's issuer. Requests from all
+    /// workers coalesce in shared memory, and the fetcher's cooldown bounds how often an
+    /// unknown `kid` can cause a fetch.
+    private func requestKeyRefresh(for token: UnsafeRawBufferPointer, _ shared: SharedState) {
+        guard let jws = try? CompactJWS(parsing: token),
+              let claims = try? JSON.parse(jws.payload, limits: .token),
+              let issuer = claims.objectValue?["iss"]?.stringValue,
+              let index = validator.issuerIndex(of: issuer), shared.fetchedIssuers.contains(index)
+        else { return }
+        if shared.keySets.requestRefresh(issuer: shared.issuerSlots[index], now: now) {
+            log.info("unknown key id, key refresh requested", ["worker": "\(workerIndex)", "issuer": issuer])
+        }
     }
 
     /// Writes the 401, 403 or 503 for `reason` (bodies and challenges of RFC 6750 §3);

@@ -66,6 +66,12 @@ enum KeySetLayout {
     static let generationWord = 0
     static let refreshRequestedWord = 8
     static let refreshTakenWord = 9
+    /// Fetches that succeeded and failed (only the fetcher writes them).
+    static let fetchSuccessesWord = 10
+    static let fetchFailuresWord = 11
+    /// The generation the fetcher withdrew as stale; equal to the current generation
+    /// while the issuer has no usable keys.
+    static let withdrawnGenerationWord = 12
     static let statusWord = 16
     static let buffersOffset = 256
 
@@ -210,8 +216,36 @@ public final class IssuerKeySets {
         SingleWriterSeqlock.endWrite(header, KeySetLayout.Buffer.sequence.rawValue, odd: odd)
 
         words.store(KeySetLayout.generationWord, generation)
-        recordStatus(issuer: issuer, outcome: 1, code: 0, message: "", at: fetchedAt)
+        recordFetchSuccess(issuer: issuer, at: fetchedAt)
         return generation
+    }
+
+    /// Records a successful fetch that returned the document already published. Only the
+    /// key fetcher calls this.
+    public func recordFetchSuccess(issuer: Int, at time: Double) {
+        let words = issuerWords(issuer)
+        words.store(KeySetLayout.fetchSuccessesWord, words.loadRelaxed(KeySetLayout.fetchSuccessesWord) &+ 1)
+        recordStatus(issuer: issuer, outcome: 1, code: 0, message: "", at: time)
+    }
+
+    /// Successful and failed fetches since the segment was created.
+    public func fetchCounts(issuer: Int) -> (succeeded: UInt64, failed: UInt64) {
+        let words = issuerWords(issuer)
+        return (words.load(KeySetLayout.fetchSuccessesWord), words.load(KeySetLayout.fetchFailuresWord))
+    }
+
+    /// Marks the current key set as stale: workers drop it and answer 503 until the next
+    /// publish. Only the key fetcher calls this.
+    public func withdraw(issuer: Int) {
+        let words = issuerWords(issuer)
+        words.store(KeySetLayout.withdrawnGenerationWord, words.load(KeySetLayout.generationWord))
+    }
+
+    /// True while the current key set is withdrawn (or none was ever published).
+    public func isWithdrawn(issuer: Int) -> Bool {
+        let words = issuerWords(issuer)
+        let generation = words.load(KeySetLayout.generationWord)
+        return generation == 0 || words.load(KeySetLayout.withdrawnGenerationWord) == generation
     }
 
     @discardableResult
@@ -272,6 +306,8 @@ public final class IssuerKeySets {
     /// Records a failed fetch attempt; the published document stays in use. Only the
     /// key fetcher calls this.
     public func recordFetchFailure(issuer: Int, code: Int32, message: String, at time: Double) {
+        let words = issuerWords(issuer)
+        words.store(KeySetLayout.fetchFailuresWord, words.loadRelaxed(KeySetLayout.fetchFailuresWord) &+ 1)
         recordStatus(issuer: issuer, outcome: 2, code: code, message: message, at: time)
     }
 

@@ -37,6 +37,14 @@ protocol SupervisorDelegate: AnyObject {
     func supervisorTick(now: UInt64)
     /// Extra text for the systemd STATUS= line (keys loaded, request rate), or empty.
     func statusDetail() -> String
+    /// The body of the key-fetcher process for the current configuration, or nil when
+    /// every issuer's keys come from a file.
+    func makeKeyFetcher() -> (() -> Never)?
+    /// True once the key sets the workers need are in shared memory (or waiting for them
+    /// has timed out); READY=1 waits for it.
+    func keysReady(now: UInt64) -> Bool
+    /// Called when every worker of generation `number` accepts (after start or a reload).
+    func generationReady(_ number: Int)
 }
 
 /// The parent process: forks the workers, replaces the ones that die, reloads and stops
@@ -72,9 +80,14 @@ final class Supervisor {
     private(set) var retiring: [Int32: Int] = [:]
     private var signalDescriptor: Int32 = -1
     private var stopping = false
+    var isStopping: Bool { stopping }
     private var stopDeadline: UInt64 = 0
     private var retireDeadline: UInt64 = 0
-    let metrics: SupervisorMetrics
+    let segment: SharedSegment
+    /// Worker slots per generation: generation g uses slots `(g % 2) * slotsPerGeneration`
+    /// onwards, so a retiring generation and its successor never share a metrics block
+    /// (each block has a single writer).
+    let slotsPerGeneration: Int
     let startedAt = SystemCall.monotonicNanoseconds()
     let notifier: SystemdNotifier
     private var readinessRead: Int32 = -1
@@ -95,12 +108,23 @@ final class Supervisor {
         quickExits <= 1 ? 0 : min(30, 0.1 * Double(1 << min(quickExits - 2, 16)))
     }
 
-    init(generation: WorkerGeneration, shutdownTimeoutSeconds: Double, metrics: SupervisorMetrics, log: Logger, delegate: SupervisorDelegate, notifier: SystemdNotifier) {
+    /// The key-fetcher process: its pid (0 while none runs), when to start the next one,
+    /// and consecutive quick exits for its restart backoff.
+    private var keyFetcherPID: Int32 = 0
+    private var keyFetcherStartAt: UInt64? = 0
+    private var keyFetcherStartedAt: UInt64 = 0
+    private var keyFetcherQuickExits = 0
+
+    init(
+        generation: WorkerGeneration, shutdownTimeoutSeconds: Double, segment: SharedSegment, log: Logger,
+        delegate: SupervisorDelegate, notifier: SystemdNotifier
+    ) {
         self.log = log
         self.notifier = notifier
+        self.segment = segment
+        self.slotsPerGeneration = segment.workerSlots.count / 2
         self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
         self.generation = generation
-        self.metrics = metrics
         self.delegate = delegate
         self.workers = Array(repeating: WorkerProcess(generation: generation.number), count: generation.workerCount)
     }
@@ -115,6 +139,7 @@ final class Supervisor {
     func run() throws(Errno) -> Int32 {
         try blockSignals()
         try openReadinessPipe()
+        startKeyFetcherIfDue(now: SystemCall.monotonicNanoseconds())
         for index in workers.indices { start(index) }
 
         while true {
@@ -134,7 +159,7 @@ final class Supervisor {
             delegate?.supervisorTick(now: now)
             pingWatchdog(now: now)
             if stopping {
-                if workers.allSatisfy({ $0.pid == 0 }) && retiring.isEmpty {
+                if workers.allSatisfy({ $0.pid == 0 }) && retiring.isEmpty && keyFetcherPID == 0 {
                     log.info("gatewayd stopped")
                     return 0
                 }
@@ -142,6 +167,7 @@ final class Supervisor {
                     log.warning("workers did not stop in time, killing them", ["timeout_seconds": "\(shutdownTimeoutSeconds)"])
                     for worker in workers where worker.pid > 0 { kill(worker.pid, SIGKILL) }
                     for pid in retiring.keys { kill(pid, SIGKILL) }
+                    if keyFetcherPID > 0 { kill(keyFetcherPID, SIGKILL) }
                     stopDeadline = now + 2_000_000_000
                 }
                 continue
@@ -154,8 +180,63 @@ final class Supervisor {
             for index in workers.indices {
                 if let due = workers[index].restartAt, workers[index].pid == 0, due <= now { start(index) }
             }
+            startKeyFetcherIfDue(now: now)
+            announceReadyIfComplete()
         }
     }
+
+    // MARK: Key fetcher
+
+    private func startKeyFetcherIfDue(now: UInt64) {
+        guard keyFetcherPID == 0, !stopping, let due = keyFetcherStartAt, due <= now else { return }
+        guard let body = delegate?.makeKeyFetcher() else {
+            keyFetcherStartAt = nil
+            return
+        }
+        let pid = fork()
+        if pid == 0 {
+            SystemCall.close(signalDescriptor)
+            SystemCall.close(readinessRead)
+            SystemCall.close(readinessWrite)
+            body()
+        }
+        guard pid > 0 else {
+            log.error("fork failed", ["process": "key fetcher", "errno": Errno(cgw_errno()).name])
+            segment.supervisorCounters.increment(.forkFailures)
+            keyFetcherStartAt = now + 1_000_000_000
+            return
+        }
+        keyFetcherPID = pid
+        keyFetcherStartedAt = now
+        keyFetcherStartAt = nil
+        log.info("key fetcher started", ["pid": "\(pid)"])
+    }
+
+    private func keyFetcherExited(status: Int32) {
+        let now = SystemCall.monotonicNanoseconds()
+        keyFetcherPID = 0
+        if stopping { return }
+        let lived = Double(now - keyFetcherStartedAt) / 1e9
+        keyFetcherQuickExits = lived < Supervisor.stableSeconds ? keyFetcherQuickExits + 1 : 1
+        let delay = Supervisor.restartDelay(quickExits: keyFetcherQuickExits)
+        if keyFetcherStartAt == nil { keyFetcherStartAt = now + UInt64(delay * 1e9) }
+        segment.supervisorCounters.increment(.keyFetcherRestarts)
+        log.error("key fetcher died, restarting", ["status": Supervisor.describe(status), "restart_delay_seconds": "\(delay)"])
+    }
+
+    /// Replaces the key fetcher after a reload: the old one stops first, so at most one
+    /// process ever writes the key sets.
+    private func replaceKeyFetcher() {
+        if keyFetcherPID > 0 {
+            kill(keyFetcherPID, SIGTERM)
+            keyFetcherStartAt = SystemCall.monotonicNanoseconds()
+            replacingKeyFetcher = true
+        } else {
+            keyFetcherStartAt = SystemCall.monotonicNanoseconds()
+        }
+    }
+
+    private var replacingKeyFetcher = false
 
     private func openReadinessPipe() throws(Errno) {
         var descriptors: [Int32] = [-1, -1]
@@ -175,11 +256,19 @@ final class Supervisor {
             guard Int(record.generation) == generation.number, workers.indices.contains(index) else { continue }
             workers[index].ready = true
         }
+        announceReadyIfComplete()
+    }
+
+    /// Sends READY=1 once every worker of the current generation accepts and the key sets
+    /// are loaded (or the wait for them timed out).
+    private func announceReadyIfComplete() {
         let readyCount = workers.filter(\.ready).count
-        if readyCount == workers.count && announcedGeneration != generation.number && !stopping {
+        guard announcedGeneration != generation.number, !stopping else { return }
+        if readyCount == workers.count && (delegate?.keysReady(now: SystemCall.monotonicNanoseconds()) ?? true) {
             announcedGeneration = generation.number
             log.notice("all workers ready", ["generation": "\(generation.number)", "workers": "\(workers.count)"])
             notifier.ready(status: statusText())
+            delegate?.generationReady(generation.number)
         }
     }
 
@@ -211,6 +300,8 @@ final class Supervisor {
         let now = SystemCall.monotonicNanoseconds()
         var next: UInt64 = now + 1_000_000_000
         if notifier.watchdogMicroseconds != nil { next = min(next, max(now, nextWatchdog)) }
+        if announcedGeneration != generation.number { next = min(next, now + 100_000_000) }
+        if keyFetcherPID == 0, let due = keyFetcherStartAt { next = min(next, max(now, due)) }
         for worker in workers where worker.pid == 0 {
             if let due = worker.restartAt { next = min(next, due) }
         }
@@ -229,7 +320,14 @@ final class Supervisor {
         signal(SIGPIPE, SIG_IGN)
     }
 
+    /// The shared-memory slot of worker `index` in generation `generation`.
+    func slotIndex(worker index: Int, generation: Int) -> Int {
+        (generation % 2) * slotsPerGeneration + index
+    }
+
     private func start(_ index: Int) {
+        let slot = segment.workerSlots[slotIndex(worker: index, generation: generation.number)]
+        _ = slot.prepareStart(now: SystemCall.wallClockSeconds())
         let pid = fork()
         if pid == 0 {
             // The child keeps the blocked signal mask; the worker makes its own signalfd.
@@ -240,9 +338,11 @@ final class Supervisor {
         if pid < 0 {
             let error = Errno(cgw_errno())
             log.error("fork failed", ["worker": "\(index)", "errno": error.name])
+            segment.supervisorCounters.increment(.forkFailures)
             workers[index].restartAt = SystemCall.monotonicNanoseconds() + 1_000_000_000
             return
         }
+        slot.setProcessID(pid)
         workers[index].pid = pid
         workers[index].generation = generation.number
         workers[index].startedAt = SystemCall.monotonicNanoseconds()
@@ -289,7 +389,7 @@ final class Supervisor {
         log.notice("reload requested", ["generation": "\(generation.number)"])
         notifier.reloading()
         guard let next = delegate?.makeNextGeneration(number: generation.number + 1) else {
-            metrics.reloadsFailed += 1
+            segment.supervisorCounters.increment(.reloadFailures)
             // The running generation stays: tell systemd the reload is over.
             notifier.ready(status: statusText())
             return .invalidConfiguration
@@ -302,7 +402,8 @@ final class Supervisor {
         generation = next
         workers = Array(repeating: WorkerProcess(generation: next.number), count: next.workerCount)
         for index in workers.indices { start(index) }
-        metrics.reloads += 1
+        segment.supervisorCounters.increment(.reloads)
+        replaceKeyFetcher()
         log.notice("reload started new generation", ["generation": "\(next.number)", "workers": "\(next.workerCount)"])
         if retiring.isEmpty { delegate?.generationRetired(next.number - 1) }
         return .started(generation: next.number)
@@ -318,6 +419,7 @@ final class Supervisor {
         log.info("stopping", ["signal": name])
         for worker in workers where worker.pid > 0 { kill(worker.pid, SIGTERM) }
         for pid in retiring.keys { kill(pid, SIGTERM) }
+        if keyFetcherPID > 0 { kill(keyFetcherPID, SIGTERM) }
     }
 
     private func reapWorkers() {
@@ -325,7 +427,17 @@ final class Supervisor {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { return }
+            if pid == keyFetcherPID {
+                if replacingKeyFetcher {
+                    replacingKeyFetcher = false
+                    keyFetcherPID = 0
+                } else {
+                    keyFetcherExited(status: status)
+                }
+                continue
+            }
             if let retiredGeneration = retiring.removeValue(forKey: pid) {
+                if let slot = segment.workerSlots.first(where: { $0.status().pid == pid }) { slot.recordExit(waitStatus: status) }
                 log.info("retired worker exited", ["pid": "\(pid)", "generation": "\(retiredGeneration)", "status": Supervisor.describe(status)])
                 if retiring.isEmpty { delegate?.generationRetired(retiredGeneration) }
                 continue
@@ -345,6 +457,7 @@ final class Supervisor {
     private func workerExited(_ index: Int, status: Int32) {
         let now = SystemCall.monotonicNanoseconds()
         let lived = Double(now - workers[index].startedAt) / 1e9
+        segment.workerSlots[slotIndex(worker: index, generation: workers[index].generation)].recordExit(waitStatus: status)
         workers[index].pid = 0
         workers[index].ready = false
         workers[index].downSince = now
@@ -354,7 +467,7 @@ final class Supervisor {
         }
         workers[index].quickExits = lived < Supervisor.stableSeconds ? workers[index].quickExits + 1 : 1
         workers[index].restarts += 1
-        metrics.workerRestarts += 1
+        segment.supervisorCounters.increment(.workerRestarts)
         let delay = Supervisor.restartDelay(quickExits: workers[index].quickExits)
         workers[index].restartAt = now + UInt64(delay * 1e9)
         log.error("worker died, restarting", [

@@ -6,6 +6,8 @@ import Foundation
 final class GatewayInstance: @unchecked Sendable {
     let port: UInt16
     let configPath: String
+    /// The control socket path that replaced `CONTROL` in the config.
+    let controlSocket: String
     let process: Process
     private let logPipe = Pipe()
     private var logData = Data()
@@ -32,7 +34,9 @@ final class GatewayInstance: @unchecked Sendable {
          environment: [String: String] = [:], launcher: [String] = []) throws {
         port = try GatewayInstance.freePort()
         configPath = pki.path(name)
-        try config.replacingOccurrences(of: "PORT", with: String(port)).write(toFile: configPath, atomically: true, encoding: .utf8)
+        controlSocket = pki.path("control-\(port).sock")
+        try config.replacingOccurrences(of: "PORT", with: String(port)).replacingOccurrences(of: "CONTROL", with: controlSocket)
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
 
         process = Process()
         let gatewayd = [GatewayInstance.builtProgram("gatewayd"), "--config", configPath] + extraArguments
