@@ -11,7 +11,15 @@ enum ConsumeOutcome {
     case midRequest
     /// Send what was written and close (an error response, `Connection: close`, drain).
     case close
+    /// A request waits for new keys; the worker calls `resumeParked` on later loop turns.
+    case parked
 }
+
+/// How long a request with an unknown `kid` waits for the key fetcher before it is
+/// answered with 401, in nanoseconds.
+let keyRefreshWaitNanoseconds: UInt64 = 2_000_000_000
+/// Plaintext buffered for a connection while its request is parked; more closes it.
+let maxPendingInputBytes = 65_536
 
 /// Turns a connection's plaintext into responses: parses HTTP/1.1, routes, authorizes the
 /// bearer token against the connection's certificate, runs the handler, and writes each
@@ -87,6 +95,12 @@ final class RequestProcessor {
     /// Consumes decrypted bytes; writes the responses of all complete requests into the
     /// connection's TLS output with one SSL_write.
     func consume(_ bytes: UnsafeRawBufferPointer, on connection: Connection, draining: Bool) -> ConsumeOutcome {
+        let session = connection.session
+        if session.parkedUntil != nil {
+            guard session.pendingInput.count + bytes.count <= maxPendingInputBytes else { return .close }
+            session.pendingInput.append(contentsOf: bytes)
+            return .parked
+        }
         encoder.removeAll()
         let outcome = parse(bytes, on: connection, draining: draining)
         if !encoder.buffer.isEmpty {
@@ -112,8 +126,15 @@ final class RequestProcessor {
             case .body(let range):
                 session.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
             case .end:
-                let keepAlive = respond(session, connection, draining: draining)
-                if !keepAlive { return .close }
+                switch respond(session, connection, draining: draining) {
+                case .keepOpen:
+                    break
+                case .close:
+                    return .close
+                case .parked:
+                    session.pendingInput.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[position...]))
+                    return .parked
+                }
             case .error(let error):
                 writeParseError(error, session)
                 return .close
@@ -138,9 +159,37 @@ final class RequestProcessor {
 
     // MARK: Responding
 
-    /// Answers the request whose head is in the session's parser; returns whether the
-    /// connection stays open.
-    private func respond(_ session: RequestSession, _ connection: Connection, draining: Bool) -> Bool {
+    /// Answers a parked request once its issuer's keys changed or its wait ended, then
+    /// parses what arrived meanwhile; returns nil while it keeps waiting.
+    func resumeParked(_ connection: Connection, draining: Bool) -> ConsumeOutcome? {
+        let session = connection.session
+        guard let until = session.parkedUntil, let shared else { return nil }
+        let generation = shared.keySets.currentGeneration(issuer: session.parkedSlot)
+        guard generation != session.parkedGeneration || monotonicNow >= until else { return nil }
+        session.parkedUntil = nil
+        session.retryingAfterRefresh = true
+        encoder.removeAll()
+        var outcome: ConsumeOutcome = respond(session, connection, draining: draining) == .close ? .close : .idle
+        session.retryingAfterRefresh = false
+        if outcome != .close && !session.pendingInput.isEmpty {
+            let input = session.pendingInput
+            session.pendingInput.removeAll()
+            outcome = input.withUnsafeBytes { parse($0, on: connection, draining: draining) }
+        }
+        if !encoder.buffer.isEmpty {
+            encoder.buffer.withUnsafeBytes { _ = connection.tls?.write($0) }
+        }
+        return outcome
+    }
+
+    enum RespondOutcome {
+        case keepOpen
+        case close
+        case parked
+    }
+
+    /// Answers the request whose head is in the session's parser.
+    private func respond(_ session: RequestSession, _ connection: Connection, draining: Bool) -> RespondOutcome {
         let head = session.parser.head
         var keepAlive = head.keepAlive && !draining
         let status: Int
@@ -169,6 +218,13 @@ final class RequestProcessor {
                 do {
                     verified = try authorize(head, session, connection, policy)
                 } catch {
+                    if error.reason == .unknownKey, !session.retryingAfterRefresh, let slot = session.refreshSlot, let shared {
+                        session.parkedSlot = slot
+                        session.parkedGeneration = shared.keySets.currentGeneration(issuer: slot)
+                        session.parkedUntil = monotonicNow + keyRefreshWaitNanoseconds
+                        session.refreshSlot = nil
+                        return .parked
+                    }
                     failure = error.reason
                     status = writeAuthFailure(error.reason, head: head, keepAlive: keepAlive)
                     break
@@ -186,7 +242,7 @@ final class RequestProcessor {
         if accessLog {
             writeAccessLog(head, status: status, seconds: seconds, failure: failure)
         }
-        return keepAlive
+        return keepAlive ? .keepOpen : .close
     }
 
     /// Validates the bearer token (or reuses the connection's last result for the same
@@ -202,7 +258,7 @@ final class RequestProcessor {
                     metrics.tokenCacheHits += 1
                     return cached
                 }
-                let fresh = try validateThroughSharedCache(token)
+                let fresh = try validateThroughSharedCache(token, session)
                 session.lastToken.removeAll(keepingCapacity: true)
                 session.lastToken.append(contentsOf: token)
                 session.lastVerified = fresh
@@ -218,7 +274,7 @@ final class RequestProcessor {
     /// verified-token cache (keyed by SHA-256 of the token, written by any worker) skips
     /// the signature check if the entry names the issuer's current key set; every other
     /// check runs again. An unknown `kid` asks the key fetcher for a refresh.
-    private func validateThroughSharedCache(_ token: UnsafeRawBufferPointer) throws(AuthFailure) -> VerifiedToken {
+    private func validateThroughSharedCache(_ token: UnsafeRawBufferPointer, _ session: RequestSession) throws(AuthFailure) -> VerifiedToken {
         guard let shared else {
             metrics.tokenCacheMisses += 1
             return try validator.validate(token)
@@ -241,23 +297,30 @@ final class RequestProcessor {
             return verified
         } catch {
             metrics.tokenCacheMisses += 1
-            if error.reason == .unknownKey { requestKeyRefresh(for: token, shared) }
+            session.refreshSlot = error.reason == .unknownKey ? requestKeyRefresh(for: token, shared) : nil
             throw error
         }
     }
 
     /// Asks the key fetcher to refresh the keys of the token's issuer. Requests from all
     /// workers coalesce in shared memory, and the fetcher's cooldown bounds how often an
-    /// unknown `kid` can cause a fetch.
-    private func requestKeyRefresh(for token: UnsafeRawBufferPointer, _ shared: SharedState) {
+    /// unknown `kid` can cause a fetch. Returns the issuer's slot when a refresh is pending
+    /// or was taken within the last two seconds (so the request may wait for it), nil when
+    /// the cooldown holds it back (the request is answered at once).
+    private func requestKeyRefresh(for token: UnsafeRawBufferPointer, _ shared: SharedState) -> Int? {
         guard let jws = try? CompactJWS(parsing: token),
               let claims = try? JSON.parse(jws.payload, limits: .token),
               let issuer = claims.objectValue?["iss"]?.stringValue,
               let index = validator.issuerIndex(of: issuer), shared.fetchedIssuers.contains(index)
-        else { return }
-        if shared.keySets.requestRefresh(issuer: shared.issuerSlots[index], now: now) {
+        else { return nil }
+        let slot = shared.issuerSlots[index]
+        if shared.keySets.requestRefresh(issuer: slot, now: now) {
             log.info("unknown key id, key refresh requested", ["worker": "\(workerIndex)", "issuer": issuer])
         }
+        let state = shared.keySets.refreshRequestState(issuer: slot)
+        if state.pendingSince != nil { return slot }
+        if let taken = state.lastTakenAt, now - taken < 2 { return slot }
+        return nil
     }
 
     /// Writes the 401, 403 or 503 for `reason` (bodies and challenges of RFC 6750 §3);

@@ -18,6 +18,19 @@ final class RequestSession {
     var lastToken: [UInt8] = []
     var lastVerified: VerifiedToken?
 
+    /// A request waiting for the key fetcher after an unknown `kid`: it is answered when
+    /// the issuer's key-set generation in shared memory moves past `parkedGeneration`, or
+    /// at `parkedUntil` (monotonic ns). Plaintext that arrives meanwhile waits unparsed in
+    /// `pendingInput`, so pipelined requests are still answered in order.
+    var parkedUntil: UInt64?
+    var parkedSlot = 0
+    var parkedGeneration: UInt64 = 0
+    var pendingInput: [UInt8] = []
+    /// The issuer slot whose refresh the last failed validation is waiting for.
+    var refreshSlot: Int?
+    /// True while a parked request is answered again; it is not parked a second time.
+    var retryingAfterRefresh = false
+
     init(limits: HTTPLimits) {
         parser = HTTPRequestParser(limits: limits)
     }
@@ -36,5 +49,9 @@ final class RequestSession {
         continueSent = false
         lastToken.removeAll(keepingCapacity: false)
         lastVerified = nil
+        parkedUntil = nil
+        pendingInput.removeAll(keepingCapacity: false)
+        refreshSlot = nil
+        retryingAfterRefresh = false
     }
 }

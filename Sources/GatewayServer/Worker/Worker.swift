@@ -54,6 +54,8 @@ final class Worker {
     private let signalInfo = UnsafeMutableRawBufferPointer.allocate(byteCount: MemoryLayout<signalfd_siginfo>.size, alignment: 8)
     private var acceptArmed: [Bool]
     private var draining = false
+    /// Connections with a request waiting for new keys, with the slot generation they had.
+    private var parked: [(connection: Connection, generation: UInt32)] = []
     private var drainDeadline: UInt64 = 0
     private var now: UInt64 = 0
 
@@ -110,6 +112,7 @@ final class Worker {
             now = SystemCall.monotonicNanoseconds()
             processor.beginTurn()
             ring.drainCompletions { completion in dispatch(completion) }
+            resumeParkedRequests()
             connections.expire(now: now) { connection, kind in deadlinePassed(connection, kind) }
             if draining {
                 if connections.openCount == 0 { break }
@@ -125,7 +128,9 @@ final class Worker {
     /// Time until the next deadline, at most one second, so the Date cache and the drain
     /// check stay current.
     private func waitNanoseconds() -> UInt64 {
-        let limit: UInt64 = 1_000_000_000
+        // Parked requests wait for a key set in shared memory, which has no wake-up, so the
+        // loop checks it every 10 ms while any request waits.
+        let limit: UInt64 = parked.isEmpty ? 1_000_000_000 : 10_000_000
         guard let next = connections.nextDeadline() else { return limit }
         return next > now ? min(limit, next - now) : 1_000
     }
@@ -291,6 +296,14 @@ final class Worker {
                     }
                 case .close:
                     requestClose(connection, flush: true)
+                case .parked:
+                    if !parked.contains(where: { $0.connection === connection }) {
+                        parked.append((connection, connection.generation))
+                    }
+                    if connection.deadlineList != .request {
+                        connections.setDeadline(connection, .request, now: now)
+                    }
+                    // Keep reading: buffered records go to the session's pending input.
                 }
             case .needsInput:
                 return
@@ -302,6 +315,30 @@ final class Worker {
                 requestClose(connection, flush: false)
                 return
             }
+        }
+    }
+
+    /// Answers parked requests whose keys arrived or whose wait ended.
+    private func resumeParkedRequests() {
+        guard !parked.isEmpty else { return }
+        parked.removeAll { entry in
+            let connection = entry.connection
+            guard connection.generation == entry.generation, connection.state == .open, !connection.closeRequested else { return true }
+            guard let outcome = processor.resumeParked(connection, draining: draining) else { return false }
+            switch outcome {
+            case .idle:
+                connections.setDeadline(connection, draining ? .retireIdle : .idle, now: now)
+            case .midRequest:
+                connections.setDeadline(connection, .request, now: now)
+            case .close:
+                requestClose(connection, flush: true)
+            case .parked:
+                flush(connection)
+                return false
+            }
+            flush(connection)
+            finishCloseIfIdle(connection)
+            return true
         }
     }
 
