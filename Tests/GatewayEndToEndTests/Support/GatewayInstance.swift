@@ -6,6 +6,8 @@ import Foundation
 final class GatewayInstance: @unchecked Sendable {
     let port: UInt16
     let configPath: String
+    /// Kept alive with the process: its folder holds the config and the control socket.
+    let pki: TestPKI
     /// The control socket path that replaced `CONTROL` in the config.
     let controlSocket: String
     let process: Process
@@ -33,6 +35,7 @@ final class GatewayInstance: @unchecked Sendable {
     init(pki: TestPKI, config: String, name: String = "gateway.json5", extraArguments: [String] = [],
          environment: [String: String] = [:], launcher: [String] = []) throws {
         port = try GatewayInstance.freePort()
+        self.pki = pki
         configPath = pki.path(name)
         controlSocket = pki.path("control-\(port).sock")
         try config.replacingOccurrences(of: "PORT", with: String(port)).replacingOccurrences(of: "CONTROL", with: controlSocket)
