@@ -264,6 +264,7 @@ final class Service: SupervisorDelegate {
             let worker = try Worker(
                 index: index, settings: settings, listeners: listeners, tlsContext: runtime.tlsContext,
                 processor: processor, metrics: metrics, log: log)
+            worker.onHeartbeat = { now in workerSlot.beat(monotonicNanoseconds: now) }
             try worker.run(onReady: {
                 workerSlot.setState(.running)
                 WorkerReadiness.announce(index: index, generation: generation, descriptor: readiness)

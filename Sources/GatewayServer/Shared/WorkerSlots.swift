@@ -49,6 +49,9 @@ enum WorkerSlotLayout {
         case pid, state, generation, startedAtMilliseconds
         /// The last wait(2) status with bit 32 set, or 0 before the first exit.
         case lastExitStatus
+        /// CLOCK_MONOTONIC milliseconds of the worker's latest event-loop turn (at most
+        /// one store per second), so the supervisor can tell a hung loop from an idle one.
+        case heartbeatMilliseconds
     }
 
     static let statusBytes = 128
@@ -89,6 +92,7 @@ public final class WorkerSlot {
         metrics.connectionsOpen = 0
         words.store(WorkerSlotLayout.Field.pid.rawValue, 0)
         words.store(WorkerSlotLayout.Field.startedAtMilliseconds.rawValue, SharedClock.milliseconds(now))
+        words.store(WorkerSlotLayout.Field.heartbeatMilliseconds.rawValue, 0)
         let generation = words.add(WorkerSlotLayout.Field.generation.rawValue, 1) + 1
         words.store(WorkerSlotLayout.Field.state.rawValue, WorkerSlotState.starting.rawValue)
         return generation
@@ -97,6 +101,18 @@ public final class WorkerSlot {
     /// Records the forked worker's process id (in the supervisor after fork returns).
     public func setProcessID(_ pid: Int32) {
         words.store(WorkerSlotLayout.Field.pid.rawValue, UInt64(UInt32(bitPattern: pid)))
+    }
+
+    /// Records that the worker's loop turned at `monotonicNanoseconds`.
+    @inline(__always)
+    public func beat(monotonicNanoseconds: UInt64) {
+        words.storeRelaxed(WorkerSlotLayout.Field.heartbeatMilliseconds.rawValue, monotonicNanoseconds / 1_000_000)
+    }
+
+    /// CLOCK_MONOTONIC nanoseconds of the latest heartbeat, or nil before the first.
+    public var lastHeartbeat: UInt64? {
+        let milliseconds = words.load(WorkerSlotLayout.Field.heartbeatMilliseconds.rawValue)
+        return milliseconds == 0 ? nil : milliseconds * 1_000_000
     }
 
     public func setState(_ state: WorkerSlotState) {

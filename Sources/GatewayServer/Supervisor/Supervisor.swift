@@ -157,6 +157,7 @@ final class Supervisor {
             reapWorkers()
             let now = SystemCall.monotonicNanoseconds()
             delegate?.supervisorTick(now: now)
+            if !stopping { killHungWorkers(now: now) }
             pingWatchdog(now: now)
             if stopping {
                 if workers.allSatisfy({ $0.pid == 0 }) && retiring.isEmpty && keyFetcherPID == 0 {
@@ -277,6 +278,22 @@ final class Supervisor {
         let readyCount = workers.filter(\.ready).count
         let extra = delegate.map { $0.statusDetail() } ?? ""
         return "\(readyCount)/\(workers.count) workers ready, generation \(generation.number)\(extra.isEmpty ? "" : ", " + extra)"
+    }
+
+    /// A worker whose event loop has not turned for this long is stuck (the loop turns at
+    /// least once a second while it runs) and is killed, so that it is replaced.
+    static let hungWorkerNanoseconds: UInt64 = 30_000_000_000
+
+    /// Kills workers of the current generation whose heartbeat stopped.
+    private func killHungWorkers(now: UInt64) {
+        for index in workers.indices where workers[index].pid > 0 && workers[index].ready {
+            let slot = segment.workerSlots[slotIndex(worker: index, generation: workers[index].generation)]
+            guard let beat = slot.lastHeartbeat, now > beat, now - beat > Supervisor.hungWorkerNanoseconds else { continue }
+            log.error("worker event loop stopped turning, killing it", [
+                "worker": "\(index)", "pid": "\(workers[index].pid)", "seconds_since_heartbeat": "\((now - beat) / 1_000_000_000)",
+            ])
+            kill(workers[index].pid, SIGKILL)
+        }
     }
 
     /// Sends WATCHDOG=1 at half the requested interval while the loop runs and no worker

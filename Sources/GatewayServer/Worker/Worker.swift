@@ -54,6 +54,9 @@ final class Worker {
     private let signalInfo = UnsafeMutableRawBufferPointer.allocate(byteCount: MemoryLayout<signalfd_siginfo>.size, alignment: 8)
     private var acceptArmed: [Bool]
     private var draining = false
+    /// Called at most once per second from the loop, to publish a heartbeat.
+    var onHeartbeat: (UInt64) -> Void = { _ in }
+    private var nextHeartbeat: UInt64 = 0
     /// Connections with a request waiting for new keys, with the slot generation they had.
     private var parked: [(connection: Connection, generation: UInt32)] = []
     private var drainDeadline: UInt64 = 0
@@ -110,6 +113,10 @@ final class Worker {
             let wait = waitNanoseconds()
             ring.submitAndWait(timeoutNanoseconds: wait)
             now = SystemCall.monotonicNanoseconds()
+            if now >= nextHeartbeat {
+                onHeartbeat(now)
+                nextHeartbeat = now + 1_000_000_000
+            }
             processor.beginTurn()
             ring.drainCompletions { completion in dispatch(completion) }
             resumeParkedRequests()
