@@ -51,6 +51,13 @@ final class Service: SupervisorDelegate {
 
     func run() throws(StartupError) -> Int32 {
         let configuration = runtime.configuration
+        // Workers cannot run without io_uring; find out here, once, instead of in a
+        // worker that would die and be restarted forever.
+        do {
+            _ = try IOUring(entries: 8)
+        } catch {
+            throw StartupError(.runtime, error.description)
+        }
         adoptPassedSockets(for: configuration)
         try bindListeners(for: configuration)
         try assignIssuerSlots(configuration)
