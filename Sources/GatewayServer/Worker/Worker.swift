@@ -12,7 +12,7 @@ public struct WorkerSettings: Sendable {
     /// Submission queue entries of the ring.
     public var ringEntries: UInt32 = 4096
     /// Receive buffers in the provided-buffer ring, and the size of each: 16 KiB + 256
-    /// holds one maximum-size TLS record (RFC 8446 §5.2).
+    /// fits one maximum-size TLS record (RFC 8446 §5.2).
     public var receiveBufferCount: UInt16 = 1024
     public var receiveBufferSize: Int = 16_640
 
@@ -32,9 +32,9 @@ public struct WorkerSettings: Sendable {
 /// handshakes and hands plaintext to the request processor.
 ///
 /// Per loop turn the worker makes one io_uring_enter(2), which submits everything queued
-/// and waits for completions or the next deadline. Accepts and receives are multishot;
-/// receives land in a provided-buffer ring; every send, cancel and close is an io_uring
-/// operation, so steady-state traffic makes no read, write, recv, send or epoll calls.
+/// and waits for completions or the next deadline. Accepts and receives are multishot, and
+/// receives land in a provided-buffer ring. Every send, cancel and close is an io_uring
+/// operation too, so steady-state traffic makes no read, write, recv, send or epoll calls.
 final class Worker {
     let index: Int
     private let settings: WorkerSettings
@@ -103,8 +103,8 @@ final class Worker {
         try watchSignals()
         now = SystemCall.monotonicNanoseconds()
         for index in listeners.indices { armAccept(index) }
-        // The accepts are queued; the first loop turn submits them. Connections that
-        // arrive before then wait in the listen backlog.
+        // Submit the accepts before reporting ready. Connections that arrive earlier wait in
+        // the listen backlog.
         ring.submit()
         onReady()
         log.info("worker event loop running", ["worker": "\(self.index)", "pid": "\(SystemCall.getpid())", "ring_flags": "0x\(String(ring.setupFlags, radix: 16))"])
@@ -144,7 +144,7 @@ final class Worker {
 
     // MARK: Dispatch
 
-    /// The one dispatch of every completion kind.
+    /// Routes every completion, whatever its kind, to its handler.
     private func dispatch(_ completion: Completion) {
         guard let tag = CompletionTag(userData: completion.userData) else { return }
         switch tag.kind {
