@@ -148,3 +148,29 @@ import Testing
         #expect(gateway.log.contains("gatewayd stopped"))
     }
 }
+
+/// Slow clients: a request head that never completes is answered with 408 and closed when
+/// `timeouts.requestHeaderSeconds` runs out, however the bytes trickle in.
+@Suite struct TimeoutTests {
+    @Test func incompleteHeadGets408() throws {
+        let (pki, _) = try LifecycleTests.makePKI()
+        let gateway = try GatewayInstance(pki: pki, config: LifecycleTests.config(extra: "timeouts: { requestHeaderSeconds: 1 },"))
+        let started = Date()
+        let result = try run("openssl", [
+            "s_client", "-quiet", "-connect", "127.0.0.1:\(gateway.port)", "-CAfile", pki.path("ca.pem"),
+        ], input: Data("GET /healthz HTTP/1.1\r\nHost: a\r\nX-Slow: ".utf8), timeout: 15, check: false)
+        #expect(statusCodes(result.output) == [408])
+        #expect(Date().timeIntervalSince(started) < 8)
+    }
+
+    @Test func idleConnectionIsClosedAfterKeepAliveTimeout() throws {
+        let (pki, _) = try LifecycleTests.makePKI()
+        let gateway = try GatewayInstance(pki: pki, config: LifecycleTests.config(extra: "timeouts: { keepAliveIdleSeconds: 1 },"))
+        let started = Date()
+        let result = try run("openssl", [
+            "s_client", "-quiet", "-connect", "127.0.0.1:\(gateway.port)", "-CAfile", pki.path("ca.pem"),
+        ], input: Data("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n".utf8), timeout: 15, check: false)
+        #expect(statusCodes(result.output) == [200])
+        #expect(Date().timeIntervalSince(started) < 8)
+    }
+}

@@ -261,12 +261,13 @@ final class Service: SupervisorDelegate {
             limits: runtime.httpLimits, metrics: metrics, log: log,
             accessLog: configuration.log.accessLog, workerIndex: index, shared: shared)
         let timeouts = configuration.timeouts
-        let settings = WorkerSettings(
+        var settings = WorkerSettings(
             maxConnections: configuration.limits.maxConnectionsPerWorker,
             handshakeTimeoutSeconds: Double(timeouts.handshakeSeconds),
             requestTimeoutSeconds: Double(timeouts.requestHeaderSeconds),
             idleTimeoutSeconds: Double(timeouts.keepAliveIdleSeconds),
             shutdownTimeoutSeconds: Double(configuration.shutdownTimeoutSeconds))
+        settings.bodyTimeoutSeconds = Double(timeouts.requestBodySeconds)
         do {
             let worker = try Worker(
                 index: index, settings: settings, listeners: listeners, tlsContext: runtime.tlsContext,

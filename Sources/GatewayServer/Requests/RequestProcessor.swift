@@ -120,12 +120,14 @@ final class RequestProcessor {
                 session.startedAt = SystemCall.monotonicNanoseconds()
                 session.body.removeAll(keepingCapacity: true)
                 session.continueSent = false
+                session.headComplete = true
             case .expectContinue:
                 encoder.writeContinue()
                 session.continueSent = true
             case .body(let range):
                 session.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
             case .end:
+                session.headComplete = false
                 switch respond(session, connection, draining: draining) {
                 case .keepOpen:
                     break

@@ -11,6 +11,8 @@ final class RequestSession {
     var startedAt: UInt64 = 0
     /// True once `100 Continue` was sent for the current request.
     var continueSent = false
+    /// True from a request's complete head until its end (its body is being read).
+    var headComplete = false
 
     /// The last bearer token this connection presented and what validating it produced.
     /// A keep-alive client that repeats its token skips the signature check; the time
@@ -47,6 +49,7 @@ final class RequestSession {
         parser.reset()
         body.removeAll(keepingCapacity: false)
         continueSent = false
+        headComplete = false
         lastToken.removeAll(keepingCapacity: false)
         lastVerified = nil
         parkedUntil = nil

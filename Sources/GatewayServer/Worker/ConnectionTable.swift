@@ -10,6 +10,8 @@ enum DeadlineKind: Int, CaseIterable {
     case closing = 3
     /// Between requests on a connection of a retiring worker (shorter than `idle`).
     case retireIdle = 4
+    /// From the end of a request head until its body is complete.
+    case body = 5
 }
 
 /// A fixed array of connection slots with a free list, and the intrusive deadline lists.

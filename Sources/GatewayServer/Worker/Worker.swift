@@ -9,6 +9,8 @@ public struct WorkerSettings: Sendable {
     public var requestTimeoutSeconds: Double
     public var idleTimeoutSeconds: Double
     public var shutdownTimeoutSeconds: Double
+    /// Time allowed for a request body once its head is complete.
+    public var bodyTimeoutSeconds: Double = 30
     /// Submission queue entries of the ring.
     public var ringEntries: UInt32 = 4096
     /// Receive buffers in the provided-buffer ring, and the size of each: 16 KiB + 256
@@ -85,6 +87,7 @@ final class Worker {
                 .request: nanoseconds(settings.requestTimeoutSeconds),
                 .closing: nanoseconds(min(settings.requestTimeoutSeconds, 10)),
                 .retireIdle: nanoseconds(min(settings.idleTimeoutSeconds, Worker.retireGraceSeconds)),
+                .body: nanoseconds(settings.bodyTimeoutSeconds),
             ],
             makeSession: processor.makeSession)
         self.acceptArmed = [Bool](repeating: false, count: listeners.count)
@@ -298,8 +301,11 @@ final class Worker {
                 case .idle:
                     connections.setDeadline(connection, draining ? .retireIdle : .idle, now: now)
                 case .midRequest:
-                    if connection.deadlineList != .request {
-                        connections.setDeadline(connection, .request, now: now)
+                    // The head has its own timeout from the first byte; the body gets a
+                    // fresh one once the head is complete.
+                    let kind: DeadlineKind = connection.session.headComplete ? .body : .request
+                    if connection.deadlineList != kind {
+                        connections.setDeadline(connection, kind, now: now)
                     }
                 case .close:
                     requestClose(connection, flush: true)
@@ -434,7 +440,7 @@ final class Worker {
             requestClose(connection, flush: false)
         case .idle, .retireIdle:
             requestClose(connection, flush: true)
-        case .request:
+        case .request, .body:
             metrics.requestTimeouts += 1
             processor.requestTimedOut(on: connection)
             requestClose(connection, flush: true)
