@@ -174,3 +174,33 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 8)
     }
 }
+
+/// `limits.maxConnectionsPerWorker`: past the bound, new connections are closed at once and
+/// counted; the open ones keep working.
+@Suite struct ConnectionLimitTests {
+    @Test func connectionsBeyondLimitAreClosed() throws {
+        let (pki, _) = try LifecycleTests.makePKI()
+        let gateway = try GatewayInstance(pki: pki, config: LifecycleTests.config(extra: "limits: { maxConnectionsPerWorker: 2 },"))
+        let script = """
+            import socket, ssl, sys
+            context = ssl.create_default_context(cafile=sys.argv[2])
+            def connect():
+                raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+                return context.wrap_socket(raw, server_hostname="127.0.0.1")
+            held = [connect(), connect()]
+            try:
+                extra = connect()
+                extra.sendall(b"GET /healthz HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n")
+                print("third:", "answered" if extra.recv(100) else "closed")
+            except (OSError, ssl.SSLError):
+                print("third: closed")
+            held[0].sendall(b"GET /healthz HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n")
+            print("first:", held[0].recv(100).split(b"\\r\\n")[0].decode())
+            """
+        let result = try run("python3", ["-c", script, "\(gateway.port)", pki.path("ca.pem")], timeout: 30)
+        #expect(result.output.contains("third: closed"), "\(result.output)")
+        #expect(result.output.contains("first: HTTP/1.1 200 OK"), "\(result.output)")
+        let metrics = try gatewayctl(gateway, ["metrics", "--format", "prometheus"]).output
+        #expect(metricValue(metrics, "gateway_connections_rejected_total") == 1)
+    }
+}
