@@ -83,3 +83,36 @@ import Testing
         #expect(response.hasSuffix("\r\n\r\n"))
     }
 }
+
+/// TLS settings seen from a client: `clientCertificate: "require"` and ALPN.
+@Suite struct TLSSettingsTests {
+    @Test func requireModeRejectsHandshakeWithoutCertificate() throws {
+        let (pki, token) = try LifecycleTests.makePKI()
+        let config = LifecycleTests.config().replacingOccurrences(of: "clientCertificate: \"request\"", with: "clientCertificate: \"require\"")
+        let gateway = try GatewayInstance(pki: pki, config: config)
+        let withCertificate = try curl(gateway, "/api/data", pki: pki, certificate: "client", headers: ["Authorization: Bearer \(token)"])
+        #expect(withCertificate.status == 200)
+        let without = try run("curl", ["-sS", "--max-time", "10", "--cacert", pki.path("ca.pem"), "https://127.0.0.1:\(gateway.port)/healthz"], check: false)
+        #expect(without.status != 0)
+
+        // A certificate from another CA fails verification under "require".
+        try pki.makeClientCertificate("stranger", selfSigned: true)
+        let stranger = try run("curl", [
+            "-sS", "--max-time", "10", "--cacert", pki.path("ca.pem"), "--cert", pki.path("stranger.pem"),
+            "--key", pki.path("stranger.key"), "https://127.0.0.1:\(gateway.port)/healthz",
+        ], check: false)
+        #expect(stranger.status != 0)
+    }
+
+    /// ALPN (RFC 7301): http/1.1 is selected; a client offering only h2 gets the
+    /// no_application_protocol alert.
+    @Test func alpnSelectsHTTP11() throws {
+        let fixture = try GatewayFixture.shared.get()
+        let http11 = try fixture.raw("GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", extra: ["-alpn", "http/1.1"])
+        #expect(statusCodes(http11) == [200])
+        let result = try run("openssl", [
+            "s_client", "-connect", "127.0.0.1:\(fixture.gateway.port)", "-CAfile", fixture.pki.path("ca.pem"), "-alpn", "h2",
+        ], input: Data(), timeout: 15, check: false)
+        #expect(result.output.contains("no application protocol") || result.errorOutput.contains("no application protocol"))
+    }
+}
