@@ -110,3 +110,25 @@ import Testing
         #expect(try gatewayctl(gateway, ["cache", "stats"]).status == 0)
     }
 }
+
+/// Connections spread over the workers (one SO_REUSEPORT socket per worker).
+@Suite struct WorkerBalanceTests {
+    @Test func connectionsReachEveryWorker() throws {
+        let (pki, _) = try LifecycleTests.makePKI()
+        let gateway = try GatewayInstance(pki: pki, config: LifecycleTests.config(workers: 2))
+        // 40 requests on 40 new connections; the chance that a fair hash sends all of them
+        // to one of two workers is 2^-39.
+        var arguments = ["-sS", "--parallel", "--parallel-max", "8", "--max-time", "20"]
+        for index in 0..<40 {
+            if index > 0 { arguments.append("--next") }
+            arguments += ["--cacert", pki.path("ca.pem"), "-o", "/dev/null", "https://127.0.0.1:\(gateway.port)/healthz"]
+        }
+        try run("curl", arguments, timeout: 60)
+        let workers = try gatewayctl(gateway, ["--json", "workers"]).output
+        let object = try JSONSerialization.jsonObject(with: Data(workers.utf8)) as? [String: Any]
+        let requests = (object?["workers"] as? [[String: Any]] ?? []).map { ($0["requests"] as? Int) ?? 0 }
+        #expect(requests.count == 2)
+        #expect(requests.allSatisfy { $0 > 0 }, "\(requests)")
+        #expect(requests.reduce(0, +) == 40)
+    }
+}

@@ -11,7 +11,17 @@ final class Service: SupervisorDelegate {
     var runtime: GatewayRuntime
     var log: Logger
     /// Listening sockets by address; kept across reloads while the address stays configured.
-    private var listeners: [GatewayConfiguration.ListenAddress: Int32] = [:]
+    ///
+    /// Each address has one `SO_REUSEPORT` socket per worker index, so the kernel spreads
+    /// new connections evenly over the workers by a hash of their address and port. A
+    /// single shared socket would leave the choice to whichever worker's accept wakes up
+    /// first, and in practice one worker then took every connection. The sockets belong to
+    /// worker indexes, not processes: a replacement worker and the next generation after a
+    /// reload accept from the same socket, so connections waiting in its queue are never
+    /// reset. A socket passed by systemd is the one exception: it is shared by all workers.
+    private var listeners: [GatewayConfiguration.ListenAddress: [Int32]] = [:]
+    /// Addresses whose single socket came from systemd and is shared by all workers.
+    private var passedAddresses: Set<GatewayConfiguration.ListenAddress> = []
     /// Sockets of addresses a reload removed, closed once the old generation has retired.
     private var retiredListeners: [Int32] = []
     var supervisor: Supervisor?
@@ -102,7 +112,8 @@ final class Service: SupervisorDelegate {
             }
             if let match, listeners[match] == nil {
                 _ = try? Socket.setOption(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-                listeners[match] = descriptor
+                listeners[match] = [descriptor]
+                passedAddresses.insert(match)
                 log.info("using socket passed by systemd", ["listen": match.description, "fd": "\(descriptor)"])
             } else {
                 log.warning("closing socket passed by systemd that matches no listen entry", ["address": address.description, "fd": "\(descriptor)"])
@@ -111,32 +122,44 @@ final class Service: SupervisorDelegate {
         }
     }
 
-    /// Binds every configured address that has no socket yet.
+    /// Binds sockets until every configured address has one per worker.
     private func bindListeners(for configuration: GatewayConfiguration) throws(StartupError) {
-        for (index, address) in configuration.listen.enumerated() where listeners[address] == nil {
+        let workerCount = configuration.workers.resolvedCount
+        for (index, address) in configuration.listen.enumerated() where !passedAddresses.contains(address) {
             guard let socketAddress = SocketAddress(host: address.host == "*" ? "0.0.0.0" : address.host, port: address.port) else {
                 throw StartupError(.configuration, keyPath: "listen[\(index)]", "\(address) is not an IP address")
             }
-            do {
-                let descriptor = try Socket.listen(on: socketAddress)
-                // Accepted sockets inherit TCP_NODELAY from the listener, so responses are
-                // not held back by Nagle's algorithm and no per-connection setsockopt is needed.
-                try Socket.setOption(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-                listeners[address] = descriptor
-            } catch {
-                throw StartupError(.runtime, keyPath: "listen[\(index)]", "cannot listen on \(address): \(error.name) (\(error.message))")
+            var sockets = listeners[address] ?? []
+            while sockets.count < workerCount {
+                do {
+                    let descriptor = try Socket.listen(on: socketAddress, reusePort: true)
+                    // Accepted sockets inherit TCP_NODELAY from the listener, so responses
+                    // are not held back by Nagle's algorithm and no per-connection
+                    // setsockopt is needed.
+                    try Socket.setOption(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+                    sockets.append(descriptor)
+                    listeners[address] = sockets
+                } catch {
+                    throw StartupError(.runtime, keyPath: "listen[\(index)]", "cannot listen on \(address): \(error.name) (\(error.message))")
+                }
             }
         }
     }
 
-    private func descriptors(for configuration: GatewayConfiguration) -> [Int32] {
-        configuration.listen.compactMap { listeners[$0] }
+    /// The listening sockets worker `index` accepts from, one per configured address.
+    private func descriptors(for configuration: GatewayConfiguration, worker index: Int) -> [Int32] {
+        configuration.listen.compactMap { address in
+            guard let sockets = listeners[address], !sockets.isEmpty else { return nil }
+            return sockets[index % sockets.count]
+        }
     }
 
     // MARK: Generations
 
     private func makeGeneration(number: Int, runtime: GatewayRuntime) -> WorkerGeneration {
-        let listenerDescriptors = descriptors(for: runtime.configuration)
+        let listenerDescriptors = (0..<runtime.configuration.workers.resolvedCount).map {
+            descriptors(for: runtime.configuration, worker: $0)
+        }
         let log = self.log
         let segment = self.segment
         let slots = runtime.configuration.issuers.map { issuerSlots[Service.identity(of: $0)]! }
@@ -144,7 +167,7 @@ final class Service: SupervisorDelegate {
             self?.control?.closeDescriptorsAfterFork()
             let slot = self!.supervisor!.slotIndex(worker: index, generation: number)
             Service.runWorker(
-                index, generation: number, runtime: runtime, listeners: listenerDescriptors, readiness: readiness,
+                index, generation: number, runtime: runtime, listeners: listenerDescriptors[index], readiness: readiness,
                 segment: segment, slot: slot, issuerSlots: slots, log: log)
         }
     }
@@ -173,10 +196,21 @@ final class Service: SupervisorDelegate {
             log.error("reload failed, keeping the running configuration", ["config": configPath, "error": error.description])
             return nil
         }
+        // Sockets of removed addresses, and of worker indexes beyond the new worker count,
+        // close once the old generation has retired.
+        // NOTE: until then the kernel still hashes some new connections to the sockets of
+        // a shrinking worker count; those wait and are reset when their socket closes.
         let kept = Set(configuration.listen)
-        for (address, descriptor) in listeners where !kept.contains(address) {
-            retiredListeners.append(descriptor)
-            listeners[address] = nil
+        let workerCount = configuration.workers.resolvedCount
+        for (address, sockets) in listeners {
+            if !kept.contains(address) {
+                retiredListeners.append(contentsOf: sockets)
+                listeners[address] = nil
+                passedAddresses.remove(address)
+            } else if !passedAddresses.contains(address) && sockets.count > workerCount {
+                retiredListeners.append(contentsOf: sockets[workerCount...])
+                listeners[address] = Array(sockets[..<workerCount])
+            }
         }
         runtime = next
         keyWaitDeadline = SystemCall.monotonicNanoseconds() + UInt64(Service.keyWaitSeconds * 1e9)

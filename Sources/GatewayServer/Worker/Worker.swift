@@ -198,11 +198,10 @@ final class Worker {
             }
             return
         }
+        // A connection accepted while draining (the accept's cancellation is still on its
+        // way) is served like any other: closing it would cut off a client whose request
+        // the kernel already queued. Draining answers it with `Connection: close`.
         let descriptor = completion.result
-        if draining {
-            closeDescriptor(descriptor)
-            return
-        }
         guard let connection = connections.acquire() else {
             // At the connection limit: close at once rather than queue.
             metrics.connectionsRejected += 1
