@@ -76,6 +76,21 @@ import Testing
         #expect(statusCodes(try fixture.raw(request)) == [200, 404, 200])
     }
 
+    /// A request with a body is authorized from its head: without a valid token the client
+    /// gets 401 at once and no `100 Continue`, and its body is never buffered.
+    @Test func bodyWithoutTokenIsRejectedBeforeReading() throws {
+        let started = Date()
+        let request = "POST /api/data HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n"
+        let response = try fixture.raw(request)
+        #expect(statusCodes(response) == [401])
+        #expect(Date().timeIntervalSince(started) < 5)
+
+        let token = try fixture.token(thumbprint: fixture.clientThumbprint)
+        let accepted = try fixture.raw("POST /api/data HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(token)\r\n"
+            + "Content-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhello")
+        #expect(statusCodes(accepted) == [100, 200])
+    }
+
     @Test func headResponseHasLengthButNoBody() throws {
         let response = try fixture.raw("HEAD /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         #expect(statusCodes(response) == [200])

@@ -121,6 +121,10 @@ final class RequestProcessor {
                 session.body.removeAll(keepingCapacity: true)
                 session.continueSent = false
                 session.headComplete = true
+                session.preverified = nil
+                if session.parser.head.hasBody && !screenBeforeBody(session, connection) {
+                    return .close
+                }
             case .expectContinue:
                 encoder.writeContinue()
                 session.continueSent = true
@@ -184,6 +188,49 @@ final class RequestProcessor {
         return outcome
     }
 
+    /// Routes and authorizes a request that has a body before any of the body is read,
+    /// so a client without a valid token cannot make the gateway buffer (or ask for with
+    /// `100 Continue`) up to `maxBodyBytes` per connection. On failure writes the error
+    /// response with `Connection: close` and returns false; the unread body is dropped
+    /// with the connection.
+    private func screenBeforeBody(_ session: RequestSession, _ connection: Connection) -> Bool {
+        let head = session.parser.head
+        var status: HTTPStatus?
+        var allow: [HTTPMethod] = []
+        var routeIndex: Int?
+        switch router.match(method: head.method, path: head.path) {
+        case .notFound:
+            status = .notFound
+        case .methodNotAllowed(let methods):
+            status = .methodNotAllowed
+            allow = methods
+        case .matched(let index, _):
+            routeIndex = index
+            guard let policy = routes[index].policy else { return true }
+            if head.authorizationCount > 1 {
+                status = .badRequest
+                break
+            }
+            do {
+                // NOTE: a request with a body is not held for a key refresh: an unknown kid
+                // answers 401 at once (the refresh is still requested for later requests).
+                session.preverified = try authorize(head, session, connection, policy)
+                return true
+            } catch {
+                let code = writeAuthFailure(error.reason, head: head, keepAlive: false)
+                metrics.recordRequest(route: index, status: code, seconds: 0)
+                metrics.recordAuthFailure(reasonIndex: AuthFailureReason.allCases.firstIndex(of: error.reason)!)
+                failureLog.record(kind: "auth_failure", reason: error.reason.rawValue)
+                return false
+            }
+        }
+        if let status {
+            encoder.writeErrorResponse(status, date: date, requestMethod: head.method, keepAlive: false, requestVersion: head.version, allow: allow)
+            metrics.recordRequest(route: routeIndex, status: status.code, seconds: 0)
+        }
+        return false
+    }
+
     enum RespondOutcome {
         case keepOpen
         case close
@@ -215,8 +262,9 @@ final class RequestProcessor {
                 encoder.writeErrorResponse(.badRequest, date: date, requestMethod: head.method, keepAlive: false, requestVersion: head.version)
                 break
             }
-            var verified: VerifiedToken?
-            if let policy = route.policy {
+            var verified: VerifiedToken? = session.preverified
+            session.preverified = nil
+            if let policy = route.policy, verified == nil {
                 do {
                     verified = try authorize(head, session, connection, policy)
                 } catch {

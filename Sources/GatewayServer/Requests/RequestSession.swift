@@ -13,6 +13,9 @@ final class RequestSession {
     var continueSent = false
     /// True from a request's complete head until its end (its body is being read).
     var headComplete = false
+    /// The token of a request with a body, verified when its head arrived (before any body
+    /// byte is buffered), for its handler.
+    var preverified: VerifiedToken?
 
     /// The last bearer token this connection presented and what validating it produced.
     /// A keep-alive client that repeats its token skips the signature check; the time
@@ -50,6 +53,7 @@ final class RequestSession {
         body.removeAll(keepingCapacity: false)
         continueSent = false
         headComplete = false
+        preverified = nil
         lastToken.removeAll(keepingCapacity: false)
         lastVerified = nil
         parkedUntil = nil
