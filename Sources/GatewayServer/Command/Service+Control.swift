@@ -165,7 +165,7 @@ extension Service: ControlDelegate {
             _ = segment.keySets.requestRefresh(issuer: slots[index], now: now)
         }
         guard !generations.isEmpty else { return completion(.success(keys())) }
-        pendingKeyRefreshes.append((SystemCall.monotonicNanoseconds() + 30_000_000_000, now, generations, completion))
+        pendingKeyRefreshes.append((SystemCall.monotonicNanoseconds() + 55_000_000_000, now, generations, completion))
     }
 
     public func cacheStats() -> CacheStats {

@@ -66,18 +66,34 @@ extension Service {
     }
 
     /// Answers `keys refresh` requests once each fetched issuer published a new key set or
-    /// recorded a fetch attempt made after the request, or after 30 seconds.
+    /// recorded a fetch attempt made after the request, or after 55 seconds. A refresh
+    /// requested within an issuer's `unknownKeyCooldownSeconds` of its last fetch waits for
+    /// the cooldown, like one caused by an unknown `kid`.
     func completeKeyRefreshes(now: UInt64) {
         guard !pendingKeyRefreshes.isEmpty else { return }
-        let slots = slots(of: runtime.configuration)
+        let configuration = runtime.configuration
+        let slots = slots(of: configuration)
         pendingKeyRefreshes.removeAll { request in
+            var failures: [String] = []
             let done = request.generations.allSatisfy { index, before in
                 let slot = slots[index]
-                let attempted = segment.keySets.fetchStatus(issuer: slot)?.lastAttemptAt ?? 0
-                return segment.keySets.currentGeneration(issuer: slot) != before || attempted >= request.requestedAt
+                if segment.keySets.currentGeneration(issuer: slot) != before { return true }
+                guard let status = segment.keySets.fetchStatus(issuer: slot), let attempted = status.lastAttemptAt,
+                      attempted >= request.requestedAt
+                else { return false }
+                if case .failed(_, let message) = status.result {
+                    failures.append("\(configuration.issuers[index].issuer): \(message)")
+                }
+                return true
             }
             guard done || now >= request.deadline else { return false }
-            request.completion(done ? .success(keys()) : .failure(ControlFailure("key refresh did not finish within 30 seconds; see the gatewayd log")))
+            if !done {
+                request.completion(.failure(ControlFailure("key refresh did not finish within 55 seconds; see the gatewayd log")))
+            } else if !failures.isEmpty {
+                request.completion(.failure(ControlFailure("key refresh failed: \(failures.joined(separator: "; ")); the previous keys stay in use")))
+            } else {
+                request.completion(.success(keys()))
+            }
             return true
         }
     }
