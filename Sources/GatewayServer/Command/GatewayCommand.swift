@@ -56,6 +56,10 @@ public enum GatewayCommand {
             index += 1
         }
 
+        // Reloads re-read this path, and `gatewayctl status` shows it: make it absolute.
+        if !configPath.hasPrefix("/") {
+            configPath = FileManager.default.currentDirectoryPath + "/" + configPath
+        }
         var log = Logger()
         let configuration: GatewayConfiguration
         do {

@@ -111,7 +111,7 @@ extension Service: ControlDelegate {
         case .started:
             pendingReloads.append(completion)
         case .invalidConfiguration:
-            completion(.failure(ControlFailure("the configuration \(configPath) is invalid; the running configuration stays (see the gatewayd log for the key)")))
+            completion(.failure(ControlFailure("reload failed, the running configuration stays: \(configPath): \(lastReloadError)")))
         case .busy:
             completion(.failure(ControlFailure("the previous reload is still draining its workers; try again in a few seconds")))
         case .stopping:

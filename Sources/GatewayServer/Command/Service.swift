@@ -37,6 +37,8 @@ final class Service: SupervisorDelegate {
     var pendingReloads: [(Result<ReloadReport, ControlFailure>) -> Void] = []
     var pendingKeyRefreshes: [(deadline: UInt64, requestedAt: Double, generations: [Int: UInt64], completion: (Result<KeysReport, ControlFailure>) -> Void)] = []
     let startedAt = SystemCall.wallClockSeconds()
+    /// Why the last reload failed, for `gatewayctl reload`.
+    var lastReloadError = ""
 
     /// How long READY=1 waits for the first fetched key sets; gatewayd then reports ready
     /// and answers 503 for tokens of issuers without keys until they arrive.
@@ -184,17 +186,14 @@ final class Service: SupervisorDelegate {
             try assignIssuerSlots(configuration)
             try prepareTickets(next)
         } catch let error as StartupError {
-            log.error("reload failed, keeping the running configuration", ["config": configPath, "error": error.description])
-            return nil
+            return reloadFailed(error.description)
         } catch {
-            log.error("reload failed, keeping the running configuration", ["config": configPath, "error": "\(error)"])
-            return nil
+            return reloadFailed("\(error)")
         }
         do {
             try bindListeners(for: configuration)
         } catch {
-            log.error("reload failed, keeping the running configuration", ["config": configPath, "error": error.description])
-            return nil
+            return reloadFailed(error.description)
         }
         // Sockets of removed addresses, and of worker indexes beyond the new worker count,
         // close once the old generation has retired.
@@ -216,6 +215,12 @@ final class Service: SupervisorDelegate {
         keyWaitDeadline = SystemCall.monotonicNanoseconds() + UInt64(Service.keyWaitSeconds * 1e9)
         log.minimumLevel = LogLevel(name: configuration.log.level.rawValue) ?? .info
         return makeGeneration(number: number, runtime: next)
+    }
+
+    private func reloadFailed(_ reason: String) -> WorkerGeneration? {
+        log.error("reload failed, keeping the running configuration", ["config": configPath, "error": reason])
+        lastReloadError = reason
+        return nil
     }
 
     func generationRetired(_ generation: Int) {
