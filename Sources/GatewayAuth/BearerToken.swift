@@ -17,12 +17,14 @@ public enum BearerToken {
         while end > start && isWhitespace(value[end - 1]) { end -= 1 }
         if start == end { throw AuthFailure(.missingToken, "Authorization header is empty") }
 
-        let scheme = Array("bearer".utf8)
-        guard end - start >= scheme.count else { throw AuthFailure(.missingToken, "Authorization scheme is not Bearer") }
-        for index in 0..<scheme.count where lowercased(value[start + index]) != scheme[index] {
-            throw AuthFailure(.missingToken, "Authorization scheme is not Bearer")
-        }
-        var position = start + scheme.count
+        // "bearer", compared case-insensitively without building an array per call.
+        let scheme: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0x62, 0x65, 0x61, 0x72, 0x65, 0x72)
+        guard end - start >= 6,
+              lowercased(value[start]) == scheme.0, lowercased(value[start + 1]) == scheme.1,
+              lowercased(value[start + 2]) == scheme.2, lowercased(value[start + 3]) == scheme.3,
+              lowercased(value[start + 4]) == scheme.4, lowercased(value[start + 5]) == scheme.5
+        else { throw AuthFailure(.missingToken, "Authorization scheme is not Bearer") }
+        var position = start + 6
         guard position < end else { throw AuthFailure(.malformedToken, "Bearer credentials are empty") }
         guard value[position] == UInt8(ascii: " ") else {
             throw AuthFailure(.malformedToken, "Bearer scheme is not followed by a space")
@@ -58,15 +60,16 @@ public enum BearerToken {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
     }
 
+    /// token68 characters other than `=` as bit masks over bytes 0–63 and 64–127:
+    /// `+ - . /` and `0`–`9` in the low word; `A`–`Z`, `_`, `a`–`z` and `~` in the high word.
+    /// One shift and mask per byte, which matters for an 800-byte token on every request.
+    private static let token68Low: UInt64 = (1 << 0x2B) | (1 << 0x2D) | (1 << 0x2E) | (1 << 0x2F) | (0x3FF << 0x30)
+    private static let token68High: UInt64 = (0x3FF_FFFF << 1) | (1 << (0x5F - 64)) | (0x3FF_FFFF << (0x61 - 64)) | (1 << (0x7E - 64))
+
     @inline(__always)
     private static func isToken68Character(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "+"), UInt8(ascii: "/"):
-            return true
-        default:
-            return false
-        }
+        if byte < 64 { return (token68Low >> UInt64(byte)) & 1 != 0 }
+        if byte < 128 { return (token68High >> UInt64(byte - 64)) & 1 != 0 }
+        return false
     }
 }

@@ -76,3 +76,12 @@ struct BearerTokenTests {
         #expect(Fixture.failure(of: String(decoding: clean, as: UTF8.self)) == nil)
     }
 }
+
+@Test func token68AcceptsExactlyItsAlphabet() throws {
+    let alphabet = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/".utf8))
+    for byte in UInt8.min...UInt8.max where byte != UInt8(ascii: "=") && byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") {
+        let header = Array("Bearer ab".utf8) + [byte] + Array("cd".utf8)
+        let accepted = (try? BearerToken.extract(from: header)) != nil
+        #expect(accepted == alphabet.contains(byte), "byte 0x\(String(byte, radix: 16))")
+    }
+}
