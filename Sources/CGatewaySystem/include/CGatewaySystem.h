@@ -43,5 +43,6 @@
 #include "shim_tls.h"
 #include "shim_uring.h"
 #include "shim_curl.h"
+#include "shim_bench.h"
 
 #endif
