@@ -42,12 +42,13 @@ enum LoadCommand {
         }
 
         let start = SystemCall.monotonicNanoseconds()
-        let deadline = start + UInt64(options.durationSeconds * 1e9)
-        runThreads(workers, deadline: deadline)
+        let measureStart = start + UInt64(options.warmupSeconds * 1e9)
+        let schedule = RunSchedule(measureStart: measureStart, deadline: measureStart + UInt64(options.durationSeconds * 1e9))
+        runThreads(workers, schedule: schedule)
 
         var statistics = LoadStatistics()
         for worker in workers { statistics.merge(worker.statistics) }
-        let seconds = Double(max(statistics.endNanoseconds, start + 1) - start) / 1e9
+        let seconds = Double(max(statistics.endNanoseconds, measureStart + 1) - measureStart) / 1e9
         let report = LoadReport(options: options, identityCount: identityCount, seconds: seconds, statistics: statistics)
         print(options.json ? report.json() : report.text())
 
@@ -77,25 +78,25 @@ enum LoadCommand {
     }
 
     /// Runs the first worker on this thread and the others on their own threads.
-    private static func runThreads(_ workers: [LoadWorker], deadline: UInt64) {
+    private static func runThreads(_ workers: [LoadWorker], schedule: RunSchedule) {
         var threads: [pthread_t] = []
         for worker in workers.dropFirst() {
-            let start = Unmanaged.passRetained(ThreadStart(worker: worker, deadline: deadline)).toOpaque()
+            let start = Unmanaged.passRetained(ThreadStart(worker: worker, schedule: schedule)).toOpaque()
             var thread = pthread_t()
             let status = pthread_create(&thread, nil, { argument in
                 let start = Unmanaged<ThreadStart>.fromOpaque(argument!).takeRetainedValue()
-                start.worker.run(deadline: start.deadline)
+                start.worker.run(start.schedule)
                 return nil
             }, start)
             if status != 0 {
                 Unmanaged<ThreadStart>.fromOpaque(start).release()
                 printError("gateway-bench load: pthread_create failed (\(String(cString: strerror(status)))); running that thread's connections after the others")
-                worker.run(deadline: deadline)
+                worker.run(schedule)
                 continue
             }
             threads.append(thread)
         }
-        workers[0].run(deadline: deadline)
+        workers[0].run(schedule)
         for thread in threads { pthread_join(thread, nil) }
     }
 
@@ -111,12 +112,20 @@ enum LoadCommand {
     }
 }
 
+/// When a run measures and stops, in CLOCK_MONOTONIC nanoseconds.
+struct RunSchedule {
+    /// The end of the warm-up: statistics start here.
+    let measureStart: UInt64
+    /// No request starts at or after this time.
+    let deadline: UInt64
+}
+
 private final class ThreadStart {
     let worker: LoadWorker
-    let deadline: UInt64
-    init(worker: LoadWorker, deadline: UInt64) {
+    let schedule: RunSchedule
+    init(worker: LoadWorker, schedule: RunSchedule) {
         self.worker = worker
-        self.deadline = deadline
+        self.schedule = schedule
     }
 }
 

@@ -24,8 +24,10 @@ struct LoadOptions {
     var connections = 32
     /// Total requests to start, or nil when only the duration bounds the run.
     var requests: Int?
-    /// Seconds after which no new request starts.
+    /// Seconds after the warm-up after which no new request starts.
     var durationSeconds: Double
+    /// Seconds at the start whose responses and failures are not counted.
+    var warmupSeconds = 0.0
     var mode = ConnectionMode.keepAlive
     var threads = 1
     var json = false
@@ -50,7 +52,8 @@ struct LoadOptions {
                  (--cert FILE --key FILE [--token-file FILE] | --identities DIR)
                  (--cacert FILE | --insecure) [--connections N] [--requests N] [--duration S]
                  [--mode keepalive|new-connection|resumed] [--threads N] [--tls 1.2|1.3]
-                 [--timeout S] [--header 'Name: value']... [--json] [--allow-remote]
+                 [--warmup S] [--timeout S] [--header 'Name: value']... [--json]
+                 [--allow-remote]
 
           --url URL          https URL to request with GET; the host must be a loopback address
                              (127.0.0.0/8, ::1 or localhost) unless --allow-remote is given
@@ -69,6 +72,9 @@ struct LoadOptions {
           --duration S       seconds after which no new request starts (default 10 when
                              --requests is not given); with both, the first limit reached
                              ends the run, and --requests alone stops after 600 s
+          --warmup S         seconds of load before the measured --duration starts; their
+                             responses and failures are not counted, but their requests
+                             count against --requests (default 0)
           --mode M           keepalive: requests on persistent connections (default);
                              new-connection: a full TLS handshake per request;
                              resumed: a new connection per request resuming a TLS session
@@ -123,6 +129,12 @@ struct LoadOptions {
                 case "--requests": options.requests = try positiveInteger(argument, max: Int(Int32.max))
                 case "--duration": duration = try positiveSeconds(argument)
                 case "--timeout": options.timeoutSeconds = try positiveSeconds(argument)
+                case "--warmup":
+                    let text = try value(argument)
+                    guard let seconds = Double(text), seconds >= 0, seconds <= 3600 else {
+                        throw UsageError("--warmup must be a number of seconds from 0 to 3600, got \(text)")
+                    }
+                    options.warmupSeconds = seconds
                 case "--threads": options.threads = try positiveInteger(argument, max: maxThreads)
                 case "--json": options.json = true
                 case "--allow-remote": options.allowRemote = true

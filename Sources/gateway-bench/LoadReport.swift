@@ -4,7 +4,7 @@ import CGatewaySystem
 struct LoadReport {
     let options: LoadOptions
     let identityCount: Int
-    /// Wall-clock seconds from the first connection to the last close.
+    /// Seconds from the end of the warm-up to the last close.
     let seconds: Double
     let statistics: LoadStatistics
 
@@ -26,7 +26,8 @@ struct LoadReport {
         lines.append("target       \(urlText)")
         lines.append("mode         \(options.mode.rawValue), TLS \(tlsVersionName), \(options.connections) connections, "
                      + "\(options.threads) thread\(options.threads == 1 ? "" : "s"), \(identityCount) identit\(identityCount == 1 ? "y" : "ies")")
-        lines.append("duration     \(fixed(seconds, 2)) s")
+        let warmup = options.warmupSeconds > 0 ? " after a \(fixed(options.warmupSeconds, 1)) s warm-up" : ""
+        lines.append("duration     \(fixed(seconds, 2)) s measured\(warmup)")
         lines.append("requests     \(statistics.completed) completed, \(statistics.failed) failed")
         lines.append("requests/s   \(fixed(requestsPerSecond, 1))")
         var latencyParts = LoadReport.percentiles.map { "\($0.label) \(milliseconds(latency.value(atPercentile: $0.value)))" }
@@ -35,7 +36,7 @@ struct LoadReport {
         let statuses = statusCounts().map { "\($0.code): \($0.count)" }
         lines.append("status       " + (statuses.isEmpty ? "none" : statuses.joined(separator: ", ")))
         lines.append("connections  \(statistics.connectionsOpened) opened, \(statistics.fullHandshakes) full handshakes, "
-                     + "\(statistics.resumedHandshakes) resumed")
+                     + "\(statistics.resumedHandshakes) resumed" + (options.warmupSeconds > 0 ? " (warm-up included)" : ""))
         let failures = FailureKind.allCases.map { "\($0.name) \(statistics.failures[$0.rawValue])" }
         lines.append("errors       " + failures.joined(separator: ", "))
         for kind in FailureKind.allCases {
@@ -56,6 +57,7 @@ struct LoadReport {
         fields.append("\"connections\":\(options.connections)")
         fields.append("\"threads\":\(options.threads)")
         fields.append("\"identities\":\(identityCount)")
+        fields.append("\"warmupSeconds\":\(fixed(options.warmupSeconds, 3))")
         fields.append("\"seconds\":\(fixed(seconds, 3))")
         fields.append("\"completed\":\(statistics.completed)")
         fields.append("\"failed\":\(statistics.failed)")

@@ -32,6 +32,7 @@ struct LoadStatistics {
     var failures = [UInt64](repeating: 0, count: FailureKind.allCases.count)
     /// The first failure message of each kind, so that a report can say what went wrong.
     var firstFailureMessages = [String?](repeating: nil, count: FailureKind.allCases.count)
+    /// Connections and handshakes count the whole run, warm-up included.
     var connectionsOpened: UInt64 = 0
     var fullHandshakes: UInt64 = 0
     var resumedHandshakes: UInt64 = 0
@@ -39,6 +40,15 @@ struct LoadStatistics {
     var endNanoseconds: UInt64 = 0
 
     var failed: UInt64 { failures.reduce(0, +) }
+
+    /// Clears what the warm-up recorded, except the connection and handshake counts.
+    mutating func resetMeasurements() {
+        latency = LatencyHistogram()
+        statusCounts = [UInt64](repeating: 0, count: statusCounts.count)
+        completed = 0
+        failures = [UInt64](repeating: 0, count: failures.count)
+        firstFailureMessages = [String?](repeating: nil, count: firstFailureMessages.count)
+    }
 
     mutating func recordFailure(_ kind: FailureKind, _ message: @autoclosure () -> String) {
         failures[kind.rawValue] += 1

@@ -66,9 +66,10 @@ final class LoadWorker: @unchecked Sendable {
 
     /// Runs until every request of the budget has finished or the deadline has passed and
     /// the requests in flight have finished or timed out.
-    func run(deadline: UInt64) {
-        self.deadline = deadline
+    func run(_ schedule: RunSchedule) {
+        deadline = schedule.deadline
         let now = SystemCall.monotonicNanoseconds()
+        var warmingUp = now < schedule.measureStart
         // A kept-alive connection takes its requests later, so open only as many as there
         // are requests; the other modes take a request with each connection.
         for connection in connections {
@@ -107,6 +108,10 @@ final class LoadWorker: @unchecked Sendable {
             }
             reopen(&reopenSoon)
             let now = SystemCall.monotonicNanoseconds()
+            if warmingUp && now >= schedule.measureStart {
+                warmingUp = false
+                statistics.resetMeasurements()
+            }
             if now &- lastTimeoutScan >= 100_000_000 {
                 lastTimeoutScan = now
                 if now >= deadline { stopping = true }
