@@ -79,7 +79,7 @@ final class ClientIdentity: @unchecked Sendable {
         return ClientIdentity(name: name, certificate: certificate, privateKey: privateKey, request: request)
     }
 
-    /// The request line and header section, the same for every request of an identity.
+    /// Builds the request line and header section, the same for every request of an identity.
     static func buildRequest(options: LoadOptions, token: String?) -> [UInt8] {
         var text = "GET \(options.url.pathAndQuery) HTTP/1.1\r\nHost: \(options.url.authority)\r\n"
         text += "User-Agent: gateway-bench\r\nAccept: */*\r\n"
@@ -116,7 +116,7 @@ final class ClientIdentity: @unchecked Sendable {
         return String(decoding: Array(token), as: UTF8.self)
     }
 
-    /// The NAME of every NAME.pem in `directory`, sorted.
+    /// Lists the NAME of every NAME.pem in `directory`, sorted.
     private static func identityNames(in directory: String) throws(SetupError) -> [String] {
         guard let handle = opendir(directory) else {
             throw SetupError("cannot open the identities directory \(directory): \(String(cString: strerror(cgw_errno())))")
@@ -146,14 +146,14 @@ final class ClientIdentity: @unchecked Sendable {
     }
 }
 
-/// A failure to read inputs, write outputs or set up a run; the message says what failed
-/// and on which value.
+/// A failure to read inputs, write outputs or set up a run. The message names what failed
+/// and the value involved.
 struct SetupError: Error {
     let message: String
     init(_ message: String) { self.message = message }
 }
 
-/// Reads at most `limit` bytes of the file at `path`, or nil (errno says why).
+/// Reads at most `limit` bytes of the file at `path`, or returns nil with errno set.
 func readFile(_ path: String, limit: Int) -> [UInt8]? {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { return nil }

@@ -22,8 +22,8 @@ struct LatencyHistogram {
         counts = [UInt64](repeating: 0, count: LatencyHistogram.bucketCount)
     }
 
-    /// The bucket of `value`. Values below 2 * subBucketHalf map to themselves; above,
-    /// the top `subBucketBits + 1` significant bits select the bucket.
+    /// Returns the bucket of `value`. Values below 2 * subBucketHalf map to themselves.
+    /// Above that, the top `subBucketBits + 1` significant bits select the bucket.
     @inline(__always)
     static func bucketIndex(of value: UInt64) -> Int {
         let highestBit = 63 - value.leadingZeroBitCount
@@ -33,8 +33,8 @@ struct LatencyHistogram {
         return (shift + 1) * Int(subBucketHalf) + Int(mantissa - subBucketHalf)
     }
 
-    /// The largest value that maps to bucket `index`; percentiles report this bound, so
-    /// they never understate a latency.
+    /// Returns the largest value that maps to bucket `index`. Percentiles report this
+    /// bound, so they never understate a latency by more than the bucket width.
     static func highestValue(inBucket index: Int) -> UInt64 {
         let half = Int(subBucketHalf)
         if index < 2 * half { return UInt64(index) }
@@ -63,7 +63,7 @@ struct LatencyHistogram {
         maximum = max(maximum, other.maximum)
     }
 
-    /// The value at `percentile` (0 to 100): the upper bound of the bucket that holds the
+    /// Returns the value at `percentile` (0 to 100): the upper bound of the bucket with the
     /// ceil(percentile / 100 * count)-th smallest value, capped at the exact maximum.
     /// Returns 0 for an empty histogram.
     func value(atPercentile percentile: Double) -> UInt64 {

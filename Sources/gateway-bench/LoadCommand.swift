@@ -59,7 +59,7 @@ enum LoadCommand {
         return statistics.completed > 0 ? 0 : 1
     }
 
-    /// One worker per thread; connections and requests are split as evenly as possible.
+    /// Makes one worker per thread and splits connections and requests as evenly as possible.
     private static func makeWorkers(options: LoadOptions, identities: [ClientIdentity]) throws(SetupError) -> [LoadWorker] {
         var workers: [LoadWorker] = []
         for index in 0..<options.threads {

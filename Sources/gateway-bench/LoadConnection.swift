@@ -1,7 +1,7 @@
 import CGatewaySystem
 import Glibc
 
-/// One connection slot of an event loop. A slot holds at most one connection at a time,
+/// One connection slot of an event loop. A slot has at most one connection at a time,
 /// and that connection has at most one request in flight. In the new-connection and
 /// resumed modes the slot opens a new connection for every request.
 final class LoadConnection {
@@ -43,9 +43,9 @@ final class LoadConnection {
     var requestsOnConnection = 0
     /// Request bytes already accepted by SSL_write.
     var written = 0
-    /// Whether epoll reported the socket readable since the last read that would block:
-    /// with edge-triggered epoll, data that arrived while the slot was writing is not
-    /// reported again, so the slot reads it as soon as it starts waiting for the response.
+    /// Whether epoll reported the socket readable since the last read that would block.
+    /// Edge-triggered epoll does not report data again that arrived while the slot was
+    /// writing, so the slot reads it as soon as it starts waiting for the response.
     var readable = false
     /// Whether the handshake finished, so that SSL_shutdown may send close_notify.
     var handshakeDone = false

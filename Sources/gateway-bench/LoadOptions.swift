@@ -1,7 +1,7 @@
 import CGatewaySystem
 import Glibc
 
-/// How `gateway-bench load` opens connections.
+/// The connection pattern of `gateway-bench load`.
 enum ConnectionMode: String {
     /// Requests follow each other on persistent connections.
     case keepAlive = "keepalive"
@@ -43,7 +43,7 @@ struct LoadOptions {
     /// The time limit of a run bounded by `--requests` alone, in seconds, so that a slow or
     /// stalled server cannot keep it running.
     static let requestRunTimeLimitSeconds = 600.0
-    /// Connections a run may open at once. Each holds a 16 KiB buffer and a descriptor.
+    /// Connections a run may open at once. Each has a 16 KiB buffer and a descriptor.
     static let maxConnections = 100_000
     static let maxThreads = 256
 
@@ -87,7 +87,7 @@ struct LoadOptions {
           --allow-remote     allow a target that is not a loopback address
         """
 
-    /// Parses `arguments`, or returns a message that says what is wrong.
+    /// Parses `arguments`, or returns the usage error.
     static func parse(_ arguments: [String]) -> Result<LoadOptions, UsageError> {
         var url: String?
         var options = LoadOptions(url: TargetURL.placeholder, durationSeconds: defaultDurationSeconds)

@@ -47,7 +47,7 @@ struct LoadReport {
         return lines.joined(separator: "\n")
     }
 
-    /// One JSON object; latencies are in microseconds.
+    /// Formats the result as one JSON object, with latencies in microseconds.
     func json() -> String {
         let latency = statistics.latency
         var fields: [String] = []

@@ -1,4 +1,4 @@
-/// Why a request attempt failed. Each kind is counted separately.
+/// The cause of a failed request attempt. Each kind is counted separately.
 enum FailureKind: Int, CaseIterable {
     /// socket(2) or connect(2) failed, for example ECONNREFUSED.
     case connect
@@ -30,7 +30,7 @@ struct LoadStatistics {
     var statusCounts = [UInt64](repeating: 0, count: 600)
     var completed: UInt64 = 0
     var failures = [UInt64](repeating: 0, count: FailureKind.allCases.count)
-    /// The first failure message of each kind, so that a report can say what went wrong.
+    /// The first failure message of each kind, which the report prints as the likely cause.
     var firstFailureMessages = [String?](repeating: nil, count: FailureKind.allCases.count)
     /// Connections and handshakes count the whole run, warm-up included.
     var connectionsOpened: UInt64 = 0

@@ -414,7 +414,8 @@ final class LoadWorker: @unchecked Sendable {
         closeConnection(connection, graceful: false)
         if statistics.completed == 0 && statistics.failed >= LoadWorker.failuresBeforeGivingUp {
             if abortMessage == nil {
-                abortMessage = "the first \(LoadWorker.failuresBeforeGivingUp) attempts all failed; stopping"
+                abortMessage = "the first \(LoadWorker.failuresBeforeGivingUp) attempts all failed, so the run stopped; "
+                    + "check that a server listens at \(options.url.authority) and accepts these TLS settings"
             }
             stopping = true
             closeAll()

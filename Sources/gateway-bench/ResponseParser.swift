@@ -107,7 +107,7 @@ struct ResponseParser {
 
     // MARK: - Head
 
-    /// The index just past the CRLF CRLF that ends the head, or nil.
+    /// Returns the index just past the CRLF CRLF that ends the head, or nil.
     private mutating func findHeadEnd(_ input: UnsafeRawBufferPointer, from start: Int) -> Int? {
         var index = max(start + 3, start + scanned)
         while index < input.count {
@@ -120,7 +120,7 @@ struct ResponseParser {
         return nil
     }
 
-    /// The index just past the next CRLF, or nil.
+    /// Returns the index just past the next CRLF, or nil.
     private mutating func findLineEnd(_ input: UnsafeRawBufferPointer, from start: Int) -> Int? {
         var index = max(start + 1, start + scanned)
         while index < input.count {
@@ -206,7 +206,7 @@ struct ResponseParser {
         return nil
     }
 
-    /// The chunk size in hexadecimal, ignoring chunk extensions after `;`.
+    /// Parses the hexadecimal chunk size, ignoring chunk extensions after `;`.
     private func parseChunkSize(_ line: UnsafeRawBufferPointer) -> Int? {
         var size = 0
         var digits = 0

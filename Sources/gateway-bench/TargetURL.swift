@@ -125,7 +125,7 @@ struct TargetURL {
         return length
     }
 
-    /// Whether `storage` holds 127.0.0.0/8, ::1, or 127.0.0.0/8 mapped into IPv6.
+    /// Returns whether `storage` is in 127.0.0.0/8, is ::1, or is 127.0.0.0/8 mapped into IPv6.
     private static func isLoopbackAddress(_ storage: sockaddr_storage) -> Bool {
         var storage = storage
         return withUnsafeBytes(of: &storage) { raw -> Bool in
