@@ -415,7 +415,7 @@ final class LoadWorker: @unchecked Sendable {
         if statistics.completed == 0 && statistics.failed >= LoadWorker.failuresBeforeGivingUp {
             if abortMessage == nil {
                 abortMessage = "the first \(LoadWorker.failuresBeforeGivingUp) attempts all failed, so the run stopped; "
-                    + "check that a server listens at \(options.url.authority) and accepts these TLS settings"
+                    + "the first error of each kind above names the cause"
             }
             stopping = true
             closeAll()
