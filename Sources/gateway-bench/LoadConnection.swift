@@ -43,10 +43,6 @@ final class LoadConnection {
     var requestsOnConnection = 0
     /// Request bytes already accepted by SSL_write.
     var written = 0
-    /// Whether epoll reported the socket readable since the last read that would block.
-    /// Edge-triggered epoll does not report data again that arrived while the slot was
-    /// writing, so the slot reads it as soon as it starts waiting for the response.
-    var readable = false
     /// Whether the handshake finished, so that SSL_shutdown may send close_notify.
     var handshakeDone = false
 
