@@ -43,6 +43,9 @@ final class LoadConnection {
     var requestsOnConnection = 0
     /// Request bytes already accepted by SSL_write.
     var written = 0
+    /// Whether epoll reported the socket readable while the slot was not reading, and no
+    /// read has drained it since. Edge-triggered epoll does not report such data again.
+    var missedReadable = false
     /// Whether the handshake finished, so that SSL_shutdown may send close_notify.
     var handshakeDone = false
 

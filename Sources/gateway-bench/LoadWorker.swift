@@ -86,6 +86,8 @@ final class LoadWorker: @unchecked Sendable {
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(LoadWorker.maxEvents))
         defer { events.deallocate() }
         var lastTimeoutScan = now
+        // End of file, hang-up and errors are read through SSL_read like data.
+        let readableEvents = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue
         while openConnections > 0 || !reopenSoon.isEmpty || !reopenAtNextTick.isEmpty {
             // Wake at least every 100 ms to enforce --timeout and the deadline.
             let count = epoll_wait(epoll, events, LoadWorker.maxEvents, 100)
@@ -100,6 +102,9 @@ final class LoadWorker: @unchecked Sendable {
                 let connection = connections[Int(UInt32(truncatingIfNeeded: data))]
                 guard UInt32(truncatingIfNeeded: data >> 32) == connection.generation, connection.state != .closed else {
                     continue
+                }
+                if connection.state != .reading && events[index].events & readableEvents != 0 {
+                    connection.missedReadable = true
                 }
                 handleEvent(connection)
             }
@@ -169,6 +174,7 @@ final class LoadWorker: @unchecked Sendable {
         connection.requestStart = now
         connection.requestsOnConnection = 0
         connection.handshakeDone = false
+        connection.missedReadable = false
         connection.identityIndex = nextIdentity()
         connection.identity = identities[connection.identityIndex]
         openConnections += 1
@@ -267,11 +273,11 @@ final class LoadWorker: @unchecked Sendable {
             connection.written += Int(result)
             if connection.written < request.count { return }
             connection.state = .reading
-            // Read at once instead of waiting for epoll. Edge-triggered epoll does not
-            // report again what arrived while the slot was writing, and on loopback the
-            // response often arrives before the next epoll_wait. A read that finds nothing
-            // costs one EAGAIN.
-            continueRead(connection)
+            // Otherwise the response raises the next epoll event. Reading at once would
+            // usually cost one read(2) that fails with EAGAIN per request.
+            if connection.missedReadable || SSL_has_pending(connection.ssl) == 1 {
+                continueRead(connection)
+            }
             return
         }
         let error = SSL_get_error(connection.ssl, result)
@@ -313,6 +319,7 @@ final class LoadWorker: @unchecked Sendable {
             let error = SSL_get_error(connection.ssl, result)
             switch error {
             case SSL_ERROR_WANT_READ:
+                connection.missedReadable = false
                 return
             case SSL_ERROR_WANT_WRITE:
                 return
