@@ -250,7 +250,12 @@ final class LoadWorker: @unchecked Sendable {
             return
         }
         let error = SSL_get_error(connection.ssl, result)
-        if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE { return }
+        if error == SSL_ERROR_WANT_READ {
+            // SSL_connect read until the socket had nothing left.
+            connection.missedReadable = false
+            return
+        }
+        if error == SSL_ERROR_WANT_WRITE { return }
         fail(connection, .tls, "TLS handshake with \(options.url.authority) failed: \(describeSSLError(error, result: result))")
     }
 
@@ -273,8 +278,10 @@ final class LoadWorker: @unchecked Sendable {
             connection.written += Int(result)
             if connection.written < request.count { return }
             connection.state = .reading
-            // Otherwise the response raises the next epoll event. Reading at once would
-            // usually cost one read(2) that fails with EAGAIN per request.
+            // Read now only when data may already be waiting: epoll reported it while the
+            // slot was not reading and will not report it again, or OpenSSL buffered it.
+            // Otherwise the response raises the next event, which saves one read(2) per
+            // request that would fail with EAGAIN.
             if connection.missedReadable || SSL_has_pending(connection.ssl) == 1 {
                 continueRead(connection)
             }
