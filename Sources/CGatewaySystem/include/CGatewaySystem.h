@@ -44,5 +44,6 @@
 #include "shim_uring.h"
 #include "shim_curl.h"
 #include "shim_atomic.h"
+#include "shim_bench.h"
 
 #endif
