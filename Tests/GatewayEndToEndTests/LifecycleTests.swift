@@ -134,6 +134,22 @@ import Testing
         #expect(!after.contains(children[0]))
     }
 
+    /// Workers do not outlive a supervisor killed with SIGKILL.
+    @Test func workersExitWhenSupervisorIsKilled() throws {
+        let (pki, _) = try LifecycleTests.makePKI()
+        let gateway = try GatewayInstance(pki: pki, config: LifecycleTests.config(workers: 2))
+        let children = try run("pgrep", ["-P", "\(gateway.process.processIdentifier)"]).output.split(separator: "\n").compactMap { Int32($0) }
+        #expect(children.count == 2)
+        kill(gateway.process.processIdentifier, SIGKILL)
+        gateway.process.waitUntilExit()
+        var alive = children
+        for _ in 0..<100 where !alive.isEmpty {
+            usleep(50_000)
+            alive = alive.filter { kill($0, 0) == 0 }
+        }
+        #expect(alive.isEmpty)
+    }
+
     /// SIGTERM under load: in-flight requests finish, the process exits 0 within the
     /// shutdown timeout.
     @Test func stopUnderLoadExitsCleanly() throws {

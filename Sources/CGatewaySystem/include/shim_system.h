@@ -15,4 +15,8 @@ int cgw_fcntl_get_flags(int descriptor);
 int cgw_fcntl_set_flags(int descriptor, int flags);
 int cgw_fcntl_set_descriptor_flags(int descriptor, int flags);
 
+// prctl(2) is variadic. Asks the kernel to send `signal` to this process when the thread
+// that forked it exits.
+int cgw_set_parent_death_signal(int signal);
+
 #endif

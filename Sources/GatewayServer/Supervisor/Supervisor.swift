@@ -194,8 +194,10 @@ final class Supervisor {
             keyFetcherStartAt = nil
             return
         }
+        let supervisorPID = getpid()
         let pid = fork()
         if pid == 0 {
+            bindLifetimeToSupervisor(supervisorPID)
             SystemCall.close(signalDescriptor)
             SystemCall.close(readinessRead)
             SystemCall.close(readinessWrite)
@@ -342,11 +344,21 @@ final class Supervisor {
         (generation % 2) * slotsPerGeneration + index
     }
 
+    /// In a forked child: ask for SIGTERM when the supervisor dies (it is single-threaded,
+    /// so its forking thread lives as long as it does), and exit at once if it already died.
+    /// A worker must not serve on without a supervisor to replace it or to stop it.
+    private func bindLifetimeToSupervisor(_ supervisorPID: Int32) {
+        _ = cgw_set_parent_death_signal(SIGTERM)
+        if getppid() != supervisorPID { _exit(0) }
+    }
+
     private func start(_ index: Int) {
         let slot = segment.workerSlots[slotIndex(worker: index, generation: generation.number)]
         _ = slot.prepareStart(now: SystemCall.wallClockSeconds())
+        let supervisorPID = getpid()
         let pid = fork()
         if pid == 0 {
+            bindLifetimeToSupervisor(supervisorPID)
             // The child keeps the blocked signal mask; the worker makes its own signalfd.
             SystemCall.close(signalDescriptor)
             SystemCall.close(readinessRead)
