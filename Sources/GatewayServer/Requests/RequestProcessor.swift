@@ -3,7 +3,7 @@ import GatewayAuth
 import GatewayHTTP
 import GatewaySystem
 
-/// What the event loop does with a connection after the processor consumed its plaintext.
+/// The next step for a connection after the processor consumed its plaintext.
 enum ConsumeOutcome {
     /// Between requests: the keep-alive idle timeout applies.
     case idle
@@ -15,8 +15,8 @@ enum ConsumeOutcome {
     case parked
 }
 
-/// How long a request with an unknown `kid` waits for the key fetcher before it is
-/// answered with 401, in nanoseconds.
+/// How long a request with an unknown `kid` waits for the key fetcher before it gets a
+/// 401, in nanoseconds.
 let keyRefreshWaitNanoseconds: UInt64 = 2_000_000_000
 /// Plaintext buffered for a connection while its request is parked; more closes it.
 let maxPendingInputBytes = 65_536
@@ -42,7 +42,7 @@ final class RequestProcessor {
     private let failureLog: RepeatedFailureLog
     private let shared: SharedState?
 
-    /// What a worker uses from the shared segment: the verified-token cache, the published
+    /// The parts of the shared segment a worker uses: the verified-token cache, the published
     /// key sets and the slot of each configured issuer (its identity across reloads).
     struct SharedState {
         let tokenCache: TokenCache
@@ -165,8 +165,8 @@ final class RequestProcessor {
 
     // MARK: Responding
 
-    /// Answers a parked request once its issuer's keys changed or its wait ended, then
-    /// parses what arrived meanwhile; returns nil while it keeps waiting.
+    /// Responds to a parked request once its issuer's keys changed or its wait ended, then
+    /// parses what arrived meanwhile. Returns nil while the request keeps waiting.
     func resumeParked(_ connection: Connection, draining: Bool) -> ConsumeOutcome? {
         let session = connection.session
         guard let until = session.parkedUntil, let shared else { return nil }
@@ -213,7 +213,7 @@ final class RequestProcessor {
             }
             do {
                 // NOTE: a request with a body is not held for a key refresh: an unknown kid
-                // answers 401 at once (the refresh is still requested for later requests).
+                // gets 401 at once (the refresh is still requested for later requests).
                 session.preverified = try authorize(head, session, connection, policy)
                 return true
             } catch {
@@ -356,7 +356,7 @@ final class RequestProcessor {
     /// workers coalesce in shared memory, and the fetcher's cooldown bounds how often an
     /// unknown `kid` can cause a fetch. Returns the issuer's slot when a refresh is pending
     /// or was taken within the last two seconds (so the request may wait for it), nil when
-    /// the cooldown holds it back (the request is answered at once).
+    /// the cooldown delays it (the request then gets its 401 at once).
     private func requestKeyRefresh(for token: UnsafeRawBufferPointer, _ shared: SharedState) -> Int? {
         guard let jws = try? CompactJWS(parsing: token),
               let claims = try? JSON.parse(jws.payload, limits: .token),
