@@ -131,3 +131,16 @@ import Testing
         #expect(result.output.contains("no application protocol") || result.errorOutput.contains("no application protocol"))
     }
 }
+
+/// A client that speaks plain HTTP to the TLS port gets a readable 400, not a dropped
+/// connection.
+@Suite struct PlainHTTPTests {
+    @Test func plainHTTPGets400() throws {
+        let fixture = try GatewayFixture.shared.get()
+        let result = try run("curl", ["-sS", "--max-time", "10", "-i", "http://127.0.0.1:\(fixture.gateway.port)/healthz"])
+        #expect(result.output.hasPrefix("HTTP/1.1 400 Bad Request"))
+        #expect(result.output.contains("this port expects HTTPS"))
+        // TLS on the same port still works afterwards.
+        #expect(try curl(fixture.gateway, "/healthz", pki: fixture.pki).status == 200)
+    }
+}

@@ -29,6 +29,8 @@ final class Connection {
     var closeRequested = false
     /// True when the connection closes without sending what is left (peer gone, timeout).
     var discardOutput = false
+    /// True once any byte arrived, so only the first bytes are checked for plain HTTP.
+    var receivedAnything = false
     var sendBuffer = SendBuffer()
 
     /// base64url SHA-256 of the client certificate's DER, computed once after the
@@ -65,6 +67,7 @@ final class Connection {
         sendInFlight = false
         closeRequested = false
         discardOutput = false
+        receivedAnything = false
         thumbprint = nil
         resumed = false
         session.reset()

@@ -240,6 +240,13 @@ final class Worker {
 
         if completion.result > 0, let id = completion.bufferID {
             let bytes = receiveBuffers.bytes(id: id, length: Int(completion.result))
+            if connection.state == .handshaking && !connection.receivedAnything && Worker.looksLikePlainHTTP(bytes) {
+                receiveBuffers.recycle(id: id)
+                answerPlainHTTP(connection)
+                finishCloseIfIdle(connection)
+                return
+            }
+            connection.receivedAnything = true
             if !connection.closeRequested { connection.tls?.receive(bytes) }
             receiveBuffers.recycle(id: id)
             if !connection.closeRequested { advance(connection) }
@@ -257,6 +264,38 @@ final class Worker {
             armReceive(connection)
         }
         finishCloseIfIdle(connection)
+    }
+
+    /// True when a connection's first bytes are an HTTP request line rather than a TLS
+    /// record (which starts with content type 22, handshake): an uppercase method
+    /// followed by a space.
+    static func looksLikePlainHTTP(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= 4, bytes[0] != 22 else { return false }
+        var index = 0
+        while index < bytes.count && index < 8 && bytes[index] >= UInt8(ascii: "A") && bytes[index] <= UInt8(ascii: "Z") { index += 1 }
+        return index >= 3 && index < bytes.count && bytes[index] == UInt8(ascii: " ")
+    }
+
+    /// Sends an unencrypted 400 to a client that spoke plain HTTP to the TLS port, so it
+    /// learns what went wrong instead of seeing the connection drop, then closes.
+    private func answerPlainHTTP(_ connection: Connection) {
+        let body = "{\"message\":\"this port expects HTTPS\"}"
+        let response = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        metrics.recordRequest(route: nil, status: 400, seconds: 0)
+        connection.closeRequested = true
+        connection.state = .closing
+        connection.discardOutput = true
+        connections.setDeadline(connection, .closing, now: now)
+        let bytes = Array(response.utf8)
+        connection.sendBuffer.reset(capacity: bytes.count)
+        bytes.withUnsafeBytes { connection.sendBuffer.base!.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        connection.sendBuffer.didFill(bytes.count)
+        submitSend(connection)
+        if connection.receiveArmed {
+            let entry = ring.submissionEntry()
+            io_uring_prep_cancel64(entry, connection.tag(.receive), 0)
+            io_uring_sqe_set_data64(entry, connection.tag(.cancel))
+        }
     }
 
     /// Moves the connection forward after new ciphertext: handshake, then requests.
