@@ -162,7 +162,7 @@ extension Service: ControlDelegate {
         var generations: [Int: UInt64] = [:]
         for (index, issuer) in configuration.issuers.enumerated() where issuer.jwksFile == nil {
             generations[index] = segment.keySets.currentGeneration(issuer: slots[index])
-            _ = segment.keySets.requestRefresh(issuer: slots[index], now: now)
+            segment.keySets.requestForcedRefresh(issuer: slots[index])
         }
         guard !generations.isEmpty else { return completion(.success(keys())) }
         pendingKeyRefreshes.append((SystemCall.monotonicNanoseconds() + 55_000_000_000, now, generations, completion))

@@ -66,9 +66,7 @@ extension Service {
     }
 
     /// Answers `keys refresh` requests once each fetched issuer published a new key set or
-    /// recorded a fetch attempt made after the request, or after 55 seconds. A refresh
-    /// requested within an issuer's `unknownKeyCooldownSeconds` of its last fetch waits for
-    /// the cooldown, like one caused by an unknown `kid`.
+    /// recorded a fetch attempt made after the request, or after 55 seconds.
     func completeKeyRefreshes(now: UInt64) {
         guard !pendingKeyRefreshes.isEmpty else { return }
         let configuration = runtime.configuration
@@ -170,5 +168,9 @@ final class SharedKeySetSink: KeySetSink {
 
     func takeRefreshRequest(issuer: Int) -> Bool {
         keySets.takeRefreshRequest(issuer: slots[issuer], now: SystemCall.wallClockSeconds(), cooldownSeconds: cooldowns[issuer])
+    }
+
+    func takeForcedRefreshRequest(issuer: Int) -> Bool {
+        keySets.takeForcedRefreshRequest(issuer: slots[issuer])
     }
 }

@@ -111,6 +111,11 @@ public final class KeyFetcherLoop {
 
     private func takeRefreshRequest(_ position: Int) {
         let index = states[position].index
+        if sink.takeForcedRefreshRequest(issuer: index) {
+            states[position].schedule.forceRefresh(at: clock.monotonicSeconds())
+            log.info("JWKS refresh requested by an operator", ["issuer": states[position].fetch.issuer])
+            return
+        }
         guard sink.takeRefreshRequest(issuer: index) else { return }
         let now = clock.monotonicSeconds()
         switch states[position].schedule.requestRefreshForUnknownKey(at: now) {

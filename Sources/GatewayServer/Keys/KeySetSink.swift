@@ -27,6 +27,15 @@ public protocol KeySetSink: AnyObject {
     /// is not in the key set, and clears the request. The fetcher calls it about every
     /// `KeyFetcherLoop.pollInterval` seconds for each issuer.
     func takeRefreshRequest(issuer: Int) -> Bool
+
+    /// Returns and clears an operator's request to fetch now, ignoring the unknown-kid
+    /// cooldown. The loop polls it with `takeRefreshRequest`.
+    func takeForcedRefreshRequest(issuer: Int) -> Bool
+}
+
+extension KeySetSink {
+    /// Sinks without operator requests never force a fetch.
+    public func takeForcedRefreshRequest(issuer: Int) -> Bool { false }
 }
 
 /// Fetch outcomes counted by issuer index and result, the values of

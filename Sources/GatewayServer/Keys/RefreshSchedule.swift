@@ -133,6 +133,11 @@ public struct RefreshSchedule: Sendable {
     /// Handles a token with an unknown `kid`: the fetch is moved to now, or to the end of
     /// the cooldown after the last fetch attempt. Any number of requests before that fetch
     /// lead to that one fetch, so random `kid`s cause at most one fetch per cooldown.
+    /// Makes the next fetch due now, whatever the cooldown: an operator asked for it.
+    public mutating func forceRefresh(at now: Double) {
+        nextFetchAt = now
+    }
+
     public mutating func requestRefreshForUnknownKey(at now: Double) -> UnknownKeyRefresh {
         if isDue(at: now) {
             return .fetchNow

@@ -72,6 +72,9 @@ enum KeySetLayout {
     /// The generation the fetcher withdrew as stale; equal to the current generation
     /// while the issuer has no usable keys.
     static let withdrawnGenerationWord = 12
+    /// Nonzero while an operator's refresh (`gatewayctl keys refresh`) waits; it skips the
+    /// unknown-kid cooldown.
+    static let forcedRefreshWord = 13
     static let statusWord = 16
     static let buffersOffset = 256
 
@@ -415,6 +418,17 @@ public final class IssuerKeySets {
         // Workers only write the word while it is 0, so this exchange cannot fail. The
         // CAS keeps it from clearing a request that this call did not load.
         return words.compareExchange(KeySetLayout.refreshRequestedWord, expected: pending, desired: 0).exchanged
+    }
+
+    /// Asks the key fetcher for an immediate fetch that ignores the cooldown (an operator's
+    /// request, which cannot come in floods like unknown key ids can).
+    public func requestForcedRefresh(issuer: Int) {
+        issuerWords(issuer).store(KeySetLayout.forcedRefreshWord, 1)
+    }
+
+    /// Returns and clears a forced refresh request. Only the key fetcher calls this.
+    public func takeForcedRefreshRequest(issuer: Int) -> Bool {
+        issuerWords(issuer).compareExchange(KeySetLayout.forcedRefreshWord, expected: 1, desired: 0).exchanged
     }
 
     public func refreshRequestState(issuer: Int) -> RefreshRequestState {
