@@ -97,6 +97,14 @@ import Testing
         #expect(harness.delegate.recordedCalls.isEmpty)
     }
 
+    @Test func duplicateKeysAreRejected() throws {
+        let harness = try ServerHarness()
+        let client = try RawClient(path: harness.socketPath)
+        let message = try #require(errorMessage(client.request(#"{"command":"stop","command":"status"}"#)))
+        #expect(message.hasPrefix("invalid request: not a JSON object"))
+        #expect(harness.delegate.recordedCalls.isEmpty)
+    }
+
     @Test func oversizedLineClosesConnection() throws {
         let harness = try ServerHarness()
         let client = try RawClient(path: harness.socketPath)

@@ -312,6 +312,7 @@ final class Service: SupervisorDelegate {
                 index: index, settings: settings, listeners: listeners, tlsContext: runtime.tlsContext,
                 processor: processor, metrics: metrics, log: log)
             worker.onHeartbeat = { now in workerSlot.beat(monotonicNanoseconds: now) }
+            worker.onDrain = { workerSlot.setState(.draining) }
             try worker.run(onReady: {
                 workerSlot.setState(.running)
                 WorkerReadiness.announce(index: index, generation: generation, descriptor: readiness)

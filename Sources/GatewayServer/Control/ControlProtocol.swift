@@ -1,4 +1,5 @@
 import Foundation
+import GatewayAuth
 
 // The control protocol: one request per line, one response per line, both JSON objects.
 //
@@ -48,6 +49,14 @@ public struct ControlRequest: Equatable, Sendable {
     /// Parses one request line (without its line feed). The thrown message states what is
     /// wrong with the request and is sent to the client as is.
     public init(line: some Collection<UInt8>) throws(ControlFailure) {
+        // The strict parser rejects duplicate member names, which JSONSerialization would
+        // silently resolve to one of the values.
+        let strict = Array(line).withUnsafeBytes { bytes in
+            Result { () throws(JSONError) -> JSONValue in try JSON.parse(bytes, limits: JSONLimits(maxBytes: 65_536, maxDepth: 4)) }
+        }
+        if case .failure(let error) = strict {
+            throw ControlFailure("invalid request: not a JSON object (\(error)); send one object per line, such as {\"command\":\"status\"}")
+        }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(line), options: [])

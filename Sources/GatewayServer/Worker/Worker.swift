@@ -58,6 +58,8 @@ final class Worker {
     private var draining = false
     /// Called at most once per second from the loop, to publish a heartbeat.
     var onHeartbeat: (UInt64) -> Void = { _ in }
+    /// Called once when the worker starts draining.
+    var onDrain: () -> Void = {}
     private var nextHeartbeat: UInt64 = 0
     /// Connections with a request waiting for new keys, with the slot generation they had.
     private var parked: [(connection: Connection, generation: UInt32)] = []
@@ -543,6 +545,7 @@ final class Worker {
             return
         }
         draining = true
+        onDrain()
         drainDeadline = now &+ UInt64(max(0, settings.shutdownTimeoutSeconds) * 1e9)
         log.info("worker draining", ["worker": "\(index)", "mode": mode == .stop ? "stop" : "retire", "open": "\(connections.openCount)"])
         for (listener, armed) in acceptArmed.enumerated() where armed {
