@@ -63,18 +63,21 @@ import Testing
         #expect(resumed.statuses == [401], "\(name)")
     }
 
-    /// Workers share the ticket keys (the TLS context is made before the fork), so a
-    /// ticket resumes on whichever worker accepts the connection.
-    @Test func ticketResumesOnAnyWorker() throws {
+    /// Workers share the ticket keys and the session cache (both in shared memory), so a
+    /// ticket, a TLS 1.3 PSK or a TLS 1.2 session id resumes on whichever worker accepts
+    /// the connection.
+    @Test(arguments: 0..<3)
+    func sessionResumesOnAnyWorker(mode: Int) throws {
         let fixture = try GatewayFixture.twoWorkers.get()
-        let session = fixture.pki.path("session-any-worker.pem")
+        let (name, options) = ResumptionTests.modes[mode]
+        let session = fixture.pki.path("session-any-worker-\(mode).pem")
         let request = ResumptionTests.request(token: try fixture.token(thumbprint: fixture.clientThumbprint))
-        let full = try ResumptionTests.connect(fixture, request: request, protocolOptions: ["-tls1_2"], certificate: "client", sessionOut: session)
-        #expect(full.statuses == [200])
-        for attempt in 0..<6 {
-            let resumed = try ResumptionTests.connect(fixture, request: request, protocolOptions: ["-tls1_2"], certificate: nil, sessionIn: session)
-            #expect(resumed.resumed, "attempt \(attempt)")
-            #expect(resumed.statuses == [200], "attempt \(attempt)")
+        let full = try ResumptionTests.connect(fixture, request: request, protocolOptions: options, certificate: "client", sessionOut: session)
+        #expect(full.statuses == [200], "\(name)")
+        for attempt in 0..<8 {
+            let resumed = try ResumptionTests.connect(fixture, request: request, protocolOptions: options, certificate: nil, sessionIn: session)
+            #expect(resumed.resumed, "\(name) attempt \(attempt)")
+            #expect(resumed.statuses == [200], "\(name) attempt \(attempt)")
         }
     }
 }

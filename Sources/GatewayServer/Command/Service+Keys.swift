@@ -98,10 +98,13 @@ extension Service {
 
     // MARK: Session tickets
 
-    /// Installs the shared ticket-key callback on the runtime's TLS context and makes sure
-    /// a current key exists, so every worker encrypts and decrypts tickets with the same
-    /// keys, which the supervisor rotates.
+    /// Installs the shared session cache and the shared ticket-key callback on the
+    /// runtime's TLS context, and makes sure a current ticket key exists, so a session made
+    /// by one worker resumes on any other, by session id or by ticket.
     func prepareTickets(_ runtime: GatewayRuntime) throws(StartupError) {
+        if SessionCache.installed != nil && runtime.configuration.tls.sessionCacheSize > 0 {
+            SessionCache.install(on: runtime.tlsContext.context)
+        }
         guard runtime.configuration.tls.sessionTickets else { return }
         if segment.ticketKeys.currentTicketKey() == nil {
             rotateTicketKeys()

@@ -58,6 +58,14 @@ final class Service: SupervisorDelegate {
             throw StartupError(.runtime, "cannot create the shared-memory segment: \(error)")
         }
         SharedSegment.install(segment)
+        let sessions = runtime.configuration.tls.sessionCacheSize
+        if sessions > 0 {
+            do {
+                SessionCache.installed = try SessionCache(slots: min(sessions, 65_536))
+            } catch {
+                throw StartupError(.runtime, keyPath: "tls.sessionCacheSize", "cannot map the shared session cache: \(error.name)")
+            }
+        }
         segment.supervisorCounters.recordSupervisorStart(pid: getpid(), now: startedAt)
     }
 
