@@ -36,6 +36,18 @@ import Testing
         #expect(try KeyFetchingTests.fetches(gateway, issuer) == 2)
     }
 
+    /// A fetch just before a rotation (here an operator's `keys refresh`) does not hold back
+    /// the fetch for the new key: the cooldown counts only fetches for unknown key ids.
+    @Test func rotationRightAfterAnotherFetchSucceeds() throws {
+        let issuer = try DevIssuer()
+        let gateway = try GatewayInstance(pki: TestPKI(), config: issuer.gatewayConfig(workers: 1, cooldownSeconds: 300))
+        KeyFetchingTests.waitUntilReady(gateway)
+        #expect(try gatewayctl(gateway, ["keys", "refresh"]).status == 0)
+        try issuer.rotate()
+        #expect(try issuer.call(gateway, token: issuer.token()) == 200)
+        #expect(try KeyFetchingTests.fetches(gateway, issuer) == 3)
+    }
+
     /// Tokens with random key ids cannot cause a fetch storm: within one cooldown, at most
     /// one fetch happens however many such requests arrive.
     @Test func randomKeyIDsCauseAtMostOneFetchPerCooldown() throws {

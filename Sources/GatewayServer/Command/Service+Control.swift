@@ -111,7 +111,7 @@ extension Service: ControlDelegate {
         case .started:
             pendingReloads.append(completion)
         case .invalidConfiguration:
-            completion(.failure(ControlFailure("reload failed, the running configuration stays: \(configPath): \(lastReloadError)")))
+            completion(.failure(ControlFailure("\(lastReloadError); the running configuration stays")))
         case .busy:
             completion(.failure(ControlFailure("the previous reload is still draining its workers; try again in a few seconds")))
         case .stopping:

@@ -42,8 +42,9 @@ extension Service {
         let sink = SharedKeySetSink(keySets: segment.keySets, slots: slots(of: configuration), issuers: configuration.issuers)
         let log = self.log
         let control = self.control
-        return {
+        return { [weak self] in
             control?.closeDescriptorsAfterFork()
+            self?.closeListeners(except: [])
             exit(KeyFetcherProcess.run(issuers: configuration.issuers, sink: sink, log: log, startupTimeoutSeconds: Service.keyWaitSeconds))
         }
     }
@@ -88,7 +89,7 @@ extension Service {
             if !done {
                 request.completion(.failure(ControlFailure("key refresh did not finish within 55 seconds; see the gatewayd log")))
             } else if !failures.isEmpty {
-                request.completion(.failure(ControlFailure("key refresh failed: \(failures.joined(separator: "; ")); the previous keys stay in use")))
+                request.completion(.failure(ControlFailure("\(failures.joined(separator: "; ")); the previous keys stay in use")))
             } else {
                 request.completion(.success(keys()))
             }

@@ -19,11 +19,11 @@ final class Service: SupervisorDelegate {
     /// worker indexes, not processes: a replacement worker and the next generation after a
     /// reload accept from the same socket, so connections waiting in its queue are never
     /// reset. A socket passed by systemd is the one exception: it is shared by all workers.
-    private var listeners: [GatewayConfiguration.ListenAddress: [Int32]] = [:]
+    var listeners: [GatewayConfiguration.ListenAddress: [Int32]] = [:]
     /// Addresses whose single socket came from systemd and is shared by all workers.
     private var passedAddresses: Set<GatewayConfiguration.ListenAddress> = []
     /// Sockets of addresses a reload removed, closed once the old generation has retired.
-    private var retiredListeners: [Int32] = []
+    var retiredListeners: [Int32] = []
     var supervisor: Supervisor?
     let segment: SharedSegment
     var control: ControlServer?
@@ -156,6 +156,12 @@ final class Service: SupervisorDelegate {
         }
     }
 
+    /// Closes, in a forked child, every listening socket it does not accept from.
+    func closeListeners(except kept: Set<Int32>) {
+        for descriptor in listeners.values.joined() where !kept.contains(descriptor) { SystemCall.close(descriptor) }
+        for descriptor in retiredListeners where !kept.contains(descriptor) { SystemCall.close(descriptor) }
+    }
+
     /// The listening sockets worker `index` accepts from, one per configured address.
     private func descriptors(for configuration: GatewayConfiguration, worker index: Int) -> [Int32] {
         configuration.listen.compactMap { address in
@@ -175,6 +181,10 @@ final class Service: SupervisorDelegate {
         let slots = runtime.configuration.issuers.map { issuerSlots[Service.identity(of: $0)]! }
         return WorkerGeneration(number: number, workerCount: runtime.configuration.workers.resolvedCount) { [weak self] index, readiness in
             self?.control?.closeDescriptorsAfterFork()
+            // Keep only this worker's listening sockets: a socket that a child holds but
+            // never accepts from would keep receiving connections after the supervisor
+            // closes it (a reload that removes an address or lowers the worker count).
+            self?.closeListeners(except: Set(listenerDescriptors[index]))
             let slot = self!.supervisor!.slotIndex(worker: index, generation: number)
             Service.runWorker(
                 index, generation: number, runtime: runtime, listeners: listenerDescriptors[index], readiness: readiness,
@@ -302,7 +312,10 @@ final class Service: SupervisorDelegate {
         for (index, slot) in issuerSlots.enumerated() { indexBySlot[slot] = index }
         let shared = RequestProcessor.SharedState(
             tokenCache: segment.tokenCache, keySets: segment.keySets, watcher: watcher,
-            issuerSlots: issuerSlots, issuerIndexBySlot: indexBySlot, fetchedIssuers: Set(fetched))
+            issuerSlots: issuerSlots, issuerIndexBySlot: indexBySlot, fetchedIssuers: Set(fetched),
+            refreshCooldowns: Dictionary(uniqueKeysWithValues: configuration.issuers.indices.map {
+                ($0, Double(configuration.issuers[$0].refresh.unknownKeyCooldownSeconds))
+            }))
         let processor = RequestProcessor(
             router: runtime.router, routes: runtime.routes, validator: runtime.makeValidator(),
             limits: runtime.httpLimits, metrics: metrics, log: log,

@@ -80,6 +80,10 @@ public struct RefreshSchedule: Sendable {
     /// When the next fetch is due.
     public private(set) var nextFetchAt: Double = -.infinity
     public private(set) var lastAttemptAt: Double?
+    /// When the last fetch for an unknown `kid` was granted; the cooldown counts from it,
+    /// so a scheduled or operator fetch just before a key rotation does not delay the
+    /// fetch that the first token of the new key needs.
+    public private(set) var lastUnknownKeyFetchAt: Double?
     public private(set) var lastSuccessAt: Double?
     /// When the current keys were due for refresh: the last success plus its interval.
     public private(set) var refreshDueAt: Double?
@@ -140,15 +144,18 @@ public struct RefreshSchedule: Sendable {
 
     public mutating func requestRefreshForUnknownKey(at now: Double) -> UnknownKeyRefresh {
         if isDue(at: now) {
+            lastUnknownKeyFetchAt = now
             return .fetchNow
         }
-        let earliest = (lastAttemptAt ?? -.infinity) + policy.unknownKeyCooldown
+        let earliest = (lastUnknownKeyFetchAt ?? -.infinity) + policy.unknownKeyCooldown
         if earliest <= now {
             nextFetchAt = now
+            lastUnknownKeyFetchAt = now
             return .fetchNow
         }
         if earliest < nextFetchAt {
             nextFetchAt = earliest
+            lastUnknownKeyFetchAt = earliest
             return .afterCooldown(at: earliest)
         }
         return .coalesced(at: nextFetchAt)

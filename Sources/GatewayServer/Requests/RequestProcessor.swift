@@ -55,6 +55,8 @@ final class RequestProcessor {
         /// Issuers (configuration index) whose keys are fetched, so an unknown kid may ask
         /// the fetcher for a refresh.
         let fetchedIssuers: Set<Int>
+        /// `unknownKeyCooldownSeconds` by configuration issuer index.
+        let refreshCooldowns: [Int: Double]
     }
 
     init(
@@ -308,7 +310,7 @@ final class RequestProcessor {
                     metrics.tokenCacheHits += 1
                     return cached
                 }
-                let fresh = try validateThroughSharedCache(token, session)
+                let fresh = try validateThroughSharedCache(token, session, connection, policy)
                 session.lastToken.removeAll(keepingCapacity: true)
                 session.lastToken.append(contentsOf: token)
                 session.lastVerified = fresh
@@ -324,7 +326,9 @@ final class RequestProcessor {
     /// verified-token cache (keyed by SHA-256 of the token, written by any worker) skips
     /// the signature check if the entry names the issuer's current key set; every other
     /// check runs again. An unknown `kid` asks the key fetcher for a refresh.
-    private func validateThroughSharedCache(_ token: UnsafeRawBufferPointer, _ session: RequestSession) throws(AuthFailure) -> VerifiedToken {
+    private func validateThroughSharedCache(
+        _ token: UnsafeRawBufferPointer, _ session: RequestSession, _ connection: Connection, _ policy: RoutePolicy
+    ) throws(AuthFailure) -> VerifiedToken {
         guard let shared else {
             metrics.tokenCacheMisses += 1
             return try validator.validate(token)
@@ -347,7 +351,11 @@ final class RequestProcessor {
             return verified
         } catch {
             metrics.tokenCacheMisses += 1
-            session.refreshSlot = error.reason == .unknownKey ? requestKeyRefresh(for: token, shared) : nil
+            // A retried request already asked once; a client that cannot pass the binding
+            // check anyway (no certificate on a route that requires one) may not cause a
+            // fetch at all.
+            let mayRefresh = !session.retryingAfterRefresh && (connection.thumbprint != nil || policy.binding != .required)
+            session.refreshSlot = error.reason == .unknownKey && mayRefresh ? requestKeyRefresh(for: token, shared) : nil
             throw error
         }
     }
@@ -367,10 +375,15 @@ final class RequestProcessor {
         if shared.keySets.requestRefresh(issuer: slot, now: now) {
             log.info("unknown key id, key refresh requested", ["worker": "\(workerIndex)", "issuer": issuer])
         }
+        // Wait only for a fetch that can happen within the wait: one just taken by the
+        // fetcher, or a pending one whose cooldown ends in time.
         let state = shared.keySets.refreshRequestState(issuer: slot)
-        if state.pendingSince != nil { return slot }
-        if let taken = state.lastTakenAt, now - taken < 2 { return slot }
-        return nil
+        let wait = Double(keyRefreshWaitNanoseconds) / 1e9
+        if let taken = state.lastTakenAt, now - taken < wait { return slot }
+        guard state.pendingSince != nil else { return nil }
+        let cooldown = shared.refreshCooldowns[index] ?? 0
+        if let taken = state.lastTakenAt, taken + cooldown > now + wait { return nil }
+        return slot
     }
 
     /// Writes the 401, 403 or 503 for `reason` (bodies and challenges of RFC 6750 §3);

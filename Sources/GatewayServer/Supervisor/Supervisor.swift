@@ -152,8 +152,9 @@ final class Supervisor {
             if ready > 0 {
                 if descriptors[0].revents != 0 { readSignals() }
                 if descriptors[1].revents != 0 { readReadiness() }
-                if descriptors.count > 2 { handleExtraEvents(Array(descriptors[2...])) }
             }
+            // Every turn, events or not, so the control server's client deadlines run.
+            handleExtraEvents(Array(descriptors.dropFirst(2)))
             reapWorkers()
             let now = SystemCall.monotonicNanoseconds()
             delegate?.supervisorTick(now: now)
@@ -283,8 +284,9 @@ final class Supervisor {
     }
 
     /// A worker whose event loop has not turned for this long is stuck (the loop turns at
-    /// least once a second while it runs) and is killed, so that it is replaced.
-    static let hungWorkerNanoseconds: UInt64 = 30_000_000_000
+    /// least once a second while it runs) and is killed, so that it is replaced. Until then
+    /// the connections the kernel hashes to its listening socket wait.
+    static let hungWorkerNanoseconds: UInt64 = 10_000_000_000
 
     /// Kills workers of the current generation whose heartbeat stopped.
     private func killHungWorkers(now: UInt64) {
