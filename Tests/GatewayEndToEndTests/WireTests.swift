@@ -144,3 +144,25 @@ import Testing
         #expect(try curl(fixture.gateway, "/healthz", pki: fixture.pki).status == 200)
     }
 }
+
+/// A body over `limits.maxBodyBytes` gets its 413 even while the client is still sending:
+/// the gateway reads and drops the rest until the client closes (lingering close), so the
+/// kernel does not reset the connection before the response is read.
+@Suite struct OversizedBodyTests {
+    @Test func chunkedBodyOverLimitGets413() throws {
+        let fixture = try GatewayFixture.shared.get()
+        let token = try fixture.token(thumbprint: fixture.clientThumbprint)
+        let body = fixture.pki.path("body-2m.bin")
+        FileManager.default.createFile(atPath: body, contents: Data(repeating: 0x61, count: 2_000_000))
+        for attempt in 0..<5 {
+            let result = try run("curl", [
+                "-sS", "--max-time", "20", "--cacert", fixture.pki.path("ca.pem"),
+                "--cert", fixture.pki.path("client.pem"), "--key", fixture.pki.path("client.key"),
+                "-H", "Authorization: Bearer \(token)", "-H", "Transfer-Encoding: chunked",
+                "--data-binary", "@\(body)", "-o", "/dev/null", "-w", "%{http_code}",
+                "https://127.0.0.1:\(fixture.gateway.port)/api/data",
+            ], check: false)
+            #expect(result.output == "413", "attempt \(attempt): \(result.errorOutput)")
+        }
+    }
+}

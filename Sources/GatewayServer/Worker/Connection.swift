@@ -31,6 +31,8 @@ final class Connection {
     var discardOutput = false
     /// True once any byte arrived, so only the first bytes are checked for plain HTTP.
     var receivedAnything = false
+    /// True once FIN was sent on a lingering close.
+    var writeShutdown = false
     var sendBuffer = SendBuffer()
 
     /// base64url SHA-256 of the client certificate's DER, computed once after the
@@ -68,6 +70,7 @@ final class Connection {
         closeRequested = false
         discardOutput = false
         receivedAnything = false
+        writeShutdown = false
         thumbprint = nil
         resumed = false
         session.reset()

@@ -431,6 +431,7 @@ final class Worker {
         // Keep a small buffer for the next response; give large ones back.
         if connection.sendBuffer.capacity > 16_384 { connection.sendBuffer.release() }
         flush(connection)
+        shutdownWriteIfFlushed(connection)
         finishCloseIfIdle(connection)
     }
 
@@ -446,6 +447,12 @@ final class Worker {
             connection.tls?.shutdown()
             self.flush(connection)
             connections.setDeadline(connection, .closing, now: now)
+            // Lingering close: keep reading (and dropping) what the client still sends until
+            // it closes its side, after our FIN, or the closing deadline passes. Closing with
+            // unread bytes would make the kernel send RST, which can destroy the response
+            // (a 413 for an oversized body) before the client reads it.
+            shutdownWriteIfFlushed(connection)
+            return
         } else {
             connections.removeDeadline(connection)
             connection.discardOutput = true
@@ -455,6 +462,18 @@ final class Worker {
             io_uring_prep_cancel64(entry, connection.tag(.receive), 0)
             io_uring_sqe_set_data64(entry, connection.tag(.cancel))
         }
+    }
+
+    /// Sends FIN (shutdown(2) SHUT_WR) once a lingering connection's output is all sent.
+    private func shutdownWriteIfFlushed(_ connection: Connection) {
+        guard connection.closeRequested, !connection.discardOutput, !connection.sendInFlight, !connection.writeShutdown,
+              connection.tls?.pendingOutputCount ?? 0 == 0
+        else { return }
+        connection.writeShutdown = true
+        guard connection.receiveArmed else { return }
+        let entry = ring.submissionEntry()
+        io_uring_prep_shutdown(entry, connection.descriptor, Int32(SHUT_WR))
+        io_uring_sqe_set_data64(entry, connection.tag(.cancel))
     }
 
     /// Closes the socket and frees the slot once no operation on it is in flight.
