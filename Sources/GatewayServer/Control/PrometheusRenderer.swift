@@ -68,7 +68,7 @@ public enum PrometheusRenderer {
         output.sample("gateway_connections_rejected_total", [:], connections.rejected)
         output.family("gateway_accept_errors_total", .counter, "Failed accept calls on the listening sockets.")
         output.sample("gateway_accept_errors_total", [:], connections.acceptErrors)
-        output.family("gateway_request_timeouts_total", .counter, "Connections closed because a request head did not arrive in time.")
+        output.family("gateway_request_timeouts_total", .counter, "Connections closed with 408 because a request head or body did not arrive in time.")
         output.sample("gateway_request_timeouts_total", [:], connections.requestTimeouts)
         output.family("gateway_receive_buffer_exhaustions_total", .counter, "Times a worker ran out of receive buffers.")
         output.sample("gateway_receive_buffer_exhaustions_total", [:], connections.receiveBufferExhaustions)
