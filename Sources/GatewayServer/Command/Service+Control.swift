@@ -78,9 +78,10 @@ extension Service: ControlDelegate {
             let published = segment.keySets.isWithdrawn(issuer: slots[index]) ? nil : segment.keySets.readKeySet(issuer: slots[index])
             var error: String?
             if case .failed(_, let message)? = segment.keySets.fetchStatus(issuer: slots[index])?.result { error = message }
+            let fetchedAt = segment.keySets.fetchStatus(issuer: slots[index])?.lastSuccessAt ?? published?.fetchedAt
             return IssuerStatus(
                 issuer: issuer.issuer, keyCount: published?.keyCount ?? 0,
-                keyAgeSeconds: published.map { now - $0.fetchedAt }, lastFetchError: error)
+                keyAgeSeconds: published == nil ? nil : fetchedAt.map { now - $0 }, lastFetchError: error)
         }
     }
 
@@ -139,7 +140,9 @@ extension Service: ControlDelegate {
                 let keys = published.flatMap { try? KeySet(jwks: $0.jwks, generation: $0.generation) }?.keys ?? []
                 var error: String?
                 if case .failed(_, let message)? = segment.keySets.fetchStatus(issuer: slot)?.result { error = message }
-                return IssuerKeysReport(issuer: issuer.issuer, source: uri, fetchedAt: published?.fetchedAt, lastFetchError: error, keys: keys.map(Service.keyReport))
+                // The last successful fetch, also when it returned the document already in use.
+                let fetchedAt = segment.keySets.fetchStatus(issuer: slot)?.lastSuccessAt ?? published?.fetchedAt
+                return IssuerKeysReport(issuer: issuer.issuer, source: uri, fetchedAt: fetchedAt, lastFetchError: error, keys: keys.map(Service.keyReport))
             }
         }
         return KeysReport(issuers: reports)

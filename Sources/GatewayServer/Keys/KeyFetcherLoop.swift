@@ -26,6 +26,8 @@ public final class KeyFetcherLoop {
         var lastPublished: [UInt8]?
         /// Whether the due fetch was moved forward by an unknown-kid request.
         var requestedForUnknownKey = false
+        /// Whether the due fetch was requested by an operator (`gatewayctl keys refresh`).
+        var requestedByOperator = false
     }
 
     private var states: [IssuerState] = []
@@ -113,6 +115,7 @@ public final class KeyFetcherLoop {
         let index = states[position].index
         if sink.takeForcedRefreshRequest(issuer: index) {
             states[position].schedule.forceRefresh(at: clock.monotonicSeconds())
+            states[position].requestedByOperator = true
             log.info("JWKS refresh requested by an operator", ["issuer": states[position].fetch.issuer])
             return
         }
@@ -135,7 +138,9 @@ public final class KeyFetcherLoop {
         let index = states[position].index
         let issuer = states[position].fetch.issuer
         var trigger = "scheduled"
-        if states[position].requestedForUnknownKey {
+        if states[position].requestedByOperator {
+            trigger = "operator"
+        } else if states[position].requestedForUnknownKey {
             trigger = "unknown_kid"
         } else if states[position].schedule.lastAttemptAt == nil {
             trigger = "startup"
@@ -155,6 +160,7 @@ public final class KeyFetcherLoop {
         switch result {
         case .success(let fetched):
             states[position].requestedForUnknownKey = false
+            states[position].requestedByOperator = false
             let interval = states[position].schedule.recordSuccess(at: finished, lifetime: fetched.lifetime)
             let changed = states[position].lastPublished != fetched.jwks
             states[position].lastPublished = fetched.jwks
@@ -176,6 +182,7 @@ public final class KeyFetcherLoop {
 
         case .failure(let error):
             states[position].requestedForUnknownKey = false
+            states[position].requestedByOperator = false
             let delay = states[position].schedule.recordFailure(at: finished)
             sink.recordFailure(issuer: index, reason: error.reason, at: clock.wallClockSeconds())
             counters.recordFetch(issuer: index, result: error.reason)
