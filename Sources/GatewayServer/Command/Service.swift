@@ -37,11 +37,11 @@ final class Service: SupervisorDelegate {
     var pendingReloads: [(Result<ReloadReport, ControlFailure>) -> Void] = []
     var pendingKeyRefreshes: [(deadline: UInt64, requestedAt: Double, generations: [Int: UInt64], completion: (Result<KeysReport, ControlFailure>) -> Void)] = []
     let startedAt = SystemCall.wallClockSeconds()
-    /// Why the last reload failed, for `gatewayctl reload`.
+    /// The reason the last reload failed, for `gatewayctl reload`.
     var lastReloadError = ""
 
-    /// How long READY=1 waits for the first fetched key sets; gatewayd then reports ready
-    /// and answers 503 for tokens of issuers without keys until they arrive.
+    /// How long READY=1 waits for the first fetched key sets. gatewayd then reports ready
+    /// and returns 503 for tokens of issuers without keys until they arrive.
     static let keyWaitSeconds: Double = 15
 
     init(configPath: String, runtime: GatewayRuntime, handlers: HandlerRegistry, log: Logger) throws(StartupError) {
@@ -162,7 +162,7 @@ final class Service: SupervisorDelegate {
         for descriptor in retiredListeners where !kept.contains(descriptor) { SystemCall.close(descriptor) }
     }
 
-    /// The listening sockets worker `index` accepts from, one per configured address.
+    /// Returns the listening sockets worker `index` accepts from, one per configured address.
     private func descriptors(for configuration: GatewayConfiguration, worker index: Int) -> [Int32] {
         configuration.listen.compactMap { address in
             guard let sockets = listeners[address], !sockets.isEmpty else { return nil }
@@ -181,8 +181,8 @@ final class Service: SupervisorDelegate {
         let slots = runtime.configuration.issuers.map { issuerSlots[Service.identity(of: $0)]! }
         return WorkerGeneration(number: number, workerCount: runtime.configuration.workers.resolvedCount) { [weak self] index, readiness in
             self?.control?.closeDescriptorsAfterFork()
-            // Keep only this worker's listening sockets: a socket that a child holds but
-            // never accepts from would keep receiving connections after the supervisor
+            // Keep only this worker's listening sockets. A socket that a child keeps open
+            // but never accepts from would still receive connections after the supervisor
             // closes it (a reload that removes an address or lowers the worker count).
             self?.closeListeners(except: Set(listenerDescriptors[index]))
             let slot = self!.supervisor!.slotIndex(worker: index, generation: number)
@@ -216,7 +216,8 @@ final class Service: SupervisorDelegate {
         // Sockets of removed addresses, and of worker indexes beyond the new worker count,
         // close once the old generation has retired.
         // NOTE: until then the kernel still hashes some new connections to the sockets of
-        // a shrinking worker count; those wait and are reset when their socket closes.
+        // a shrinking worker count. Those connections wait and are reset when their socket
+        // closes.
         let kept = Set(configuration.listen)
         let workerCount = configuration.workers.resolvedCount
         for (address, sockets) in listeners {
@@ -298,7 +299,7 @@ final class Service: SupervisorDelegate {
 
     // MARK: Worker process
 
-    /// The body of a forked worker process.
+    /// Runs a forked worker process until it stops, then exits the process.
     private static func runWorker(
         _ index: Int, generation: Int, runtime: GatewayRuntime, listeners: [Int32], readiness: Int32,
         segment: SharedSegment, slot: Int, issuerSlots: [Int], log: Logger

@@ -26,7 +26,7 @@ struct WorkerReadiness {
     }
 }
 
-/// What the supervisor asks of the service around it.
+/// The operations the supervisor needs from the service around it.
 protocol SupervisorDelegate: AnyObject {
     /// Re-reads the configuration for SIGHUP; returns the next generation, or nil when the
     /// new configuration is invalid (the delegate logs why) and the current one stays.
@@ -37,8 +37,8 @@ protocol SupervisorDelegate: AnyObject {
     func supervisorTick(now: UInt64)
     /// Extra text for the systemd STATUS= line (keys loaded, request rate), or empty.
     func statusDetail() -> String
-    /// The body of the key-fetcher process for the current configuration, or nil when
-    /// every issuer's keys come from a file.
+    /// Returns the body of the key-fetcher process for the current configuration, or nil
+    /// when every issuer's keys come from a file.
     func makeKeyFetcher() -> (() -> Never)?
     /// True once the key sets the workers need are in shared memory (or waiting for them
     /// has timed out); READY=1 waits for it.
@@ -53,8 +53,9 @@ protocol SupervisorDelegate: AnyObject {
 /// The supervisor is single-threaded and waits in poll(2) on a signalfd, so a worker exit
 /// (SIGCHLD), SIGTERM/SIGINT and SIGHUP are handled in order, never inside a signal handler.
 /// Workers receive SIGTERM to stop (idle connections close at once) and SIGUSR1 to retire
-/// after a reload (idle connections stay open until their next request, which is answered
-/// with `Connection: close`, so a client that sends on them is never cut off).
+/// after a reload. A retiring worker keeps idle connections open until their next request
+/// and responds to it with `Connection: close`, so a client that sends on them is never cut
+/// off.
 final class Supervisor {
     struct WorkerProcess {
         var pid: Int32 = 0
@@ -276,7 +277,7 @@ final class Supervisor {
         }
     }
 
-    /// The STATUS= text systemctl status shows.
+    /// Returns the STATUS= text that `systemctl status` shows.
     func statusText() -> String {
         let readyCount = workers.filter(\.ready).count
         let extra = delegate.map { $0.statusDetail() } ?? ""
@@ -341,7 +342,7 @@ final class Supervisor {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    /// The shared-memory slot of worker `index` in generation `generation`.
+    /// Returns the shared-memory slot of worker `index` in generation `generation`.
     func slotIndex(worker index: Int, generation: Int) -> Int {
         (generation % 2) * slotsPerGeneration + index
     }
