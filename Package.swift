@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "gatewayctl", targets: ["gatewayctl"]),
         .executable(name: "gateway-bench", targets: ["gateway-bench"]),
         .executable(name: "gateway-dev", targets: ["gateway-dev"]),
+        .executable(name: "gateway-example", targets: ["gateway-example"]),
         .library(name: "GatewayServer", targets: ["GatewayServer"]),
     ],
     targets: [
@@ -47,6 +48,8 @@ let package = Package(
 
         .executableTarget(name: "gatewayd", dependencies: ["GatewayServer"], swiftSettings: swiftSettings),
         .executableTarget(name: "gatewayctl", dependencies: ["GatewayServer"], swiftSettings: swiftSettings),
+        // gatewayd with custom handlers registered: the example of the README's handler section.
+        .executableTarget(name: "gateway-example", dependencies: ["GatewayServer"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "gateway-bench",
             dependencies: ["CGatewaySystem", "GatewaySystem", "GatewayAuth", "GatewayTLS"],

@@ -134,8 +134,9 @@ public final class TLSContext {
 /// Verification callback for `request` mode: never fails the handshake.
 private func acceptAnyCertificate(_ preverified: Int32, _ store: OpaquePointer?) -> Int32 { 1 }
 
-/// ALPN (RFC 7301): select `http/1.1` when offered. A client that offers only other
-/// protocols gets the `no_application_protocol` alert (RFC 7301 §3.2).
+/// ALPN (RFC 7301): select `http/1.1` when offered, else `http/1.0` (curl --http1.0 offers
+/// only that). A client that offers only other protocols (h2 alone) gets the
+/// `no_application_protocol` alert (RFC 7301 §3.2).
 private func selectHTTP11(
     _ ssl: OpaquePointer?,
     _ selected: UnsafeMutablePointer<UnsafePointer<UInt8>?>?,
@@ -145,6 +146,7 @@ private func selectHTTP11(
     _ argument: UnsafeMutableRawPointer?
 ) -> Int32 {
     guard let offered, let selected, let selectedLength else { return SSL_TLSEXT_ERR_NOACK }
+    var http10: UnsafePointer<UInt8>?
     var index = 0
     let total = Int(offeredLength)
     while index < total {
@@ -158,8 +160,14 @@ private func selectHTTP11(
                 selectedLength.pointee = 8
                 return SSL_TLSEXT_ERR_OK
             }
+            if name.elementsEqual("http/1.0".utf8) { http10 = offered + start }
         }
         index = start + length
+    }
+    if let http10 {
+        selected.pointee = http10
+        selectedLength.pointee = 8
+        return SSL_TLSEXT_ERR_OK
     }
     return SSL_TLSEXT_ERR_ALERT_FATAL
 }

@@ -166,3 +166,29 @@ import Testing
         }
     }
 }
+
+/// Handlers registered by a custom build (`gateway-example`): path parameters reach the
+/// handler, and a streamed body goes out with chunked transfer coding to HTTP/1.1 clients
+/// and with Content-Length to HTTP/1.0 clients.
+@Suite struct CustomHandlerTests {
+    @Test func customHandlersServeThroughGatewayExample() throws {
+        let (pki, _) = try LifecycleTests.makePKI()
+        let healthRoute = #"{ path: "/healthz", handler: "health", auth: "none" },"#
+        let config = LifecycleTests.config().replacingOccurrences(of: healthRoute, with: healthRoute
+            + #" { path: "/echo/{name}", handler: "echo", auth: "none" }, { path: "/countdown", handler: "countdown", auth: "none" },"#)
+        let example = try GatewayInstance(pki: pki, config: config, program: "gateway-example")
+        let echo = try curl(example, "/echo/alice?x=1", pki: pki, certificate: "client")
+        #expect(echo.status == 200)
+        #expect(echo.body.contains("\"name\":\"alice\""))
+        #expect(echo.body.contains("\"query\":\"x=1\""))
+
+        let countdown = try curl(example, "/countdown", pki: pki)
+        #expect(countdown.status == 200)
+        #expect(countdown.headers.lowercased().contains("transfer-encoding: chunked"))
+        #expect(countdown.body == "3\n2\n1\nliftoff\n")
+
+        let http10 = try curl(example, "/countdown", pki: pki, extra: ["--http1.0"])
+        #expect(http10.headers.contains("Content-Length: 14"))
+        #expect(http10.body == "3\n2\n1\nliftoff\n")
+    }
+}

@@ -25,12 +25,18 @@ public struct HandlerRequest {
 }
 
 /// What a handler returns: status, content type, extra headers and the body. The gateway
-/// adds `Date`, `Content-Length` and `Connection`.
+/// adds `Date`, `Content-Length` (or `Transfer-Encoding: chunked`) and `Connection`.
 public struct HandlerResponse {
     public var status: Int
     public var contentType: String
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// A body produced in pieces whose total length is not known up front. When set,
+    /// `body` is ignored: each `write` becomes one chunk of a chunked body (RFC 9112 §7.1)
+    /// for HTTP/1.1 clients; HTTP/1.0 clients get the pieces joined, with Content-Length.
+    /// The closure runs on the worker's loop before the response is sent, so it must not
+    /// block, and the whole body is held in memory until it returns.
+    public var bodyStream: ((BodyWriter) -> Void)?
 
     public init(status: Int = 200, contentType: String = "application/json", headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -39,9 +45,32 @@ public struct HandlerResponse {
         self.body = body
     }
 
+    /// A response whose body `produce` writes in pieces (chunked transfer coding).
+    public static func streamed(status: Int = 200, contentType: String, _ produce: @escaping (BodyWriter) -> Void) -> HandlerResponse {
+        var response = HandlerResponse(status: status, contentType: contentType)
+        response.bodyStream = produce
+        return response
+    }
+
     /// A JSON response from UTF-8 text.
     public static func json(_ text: String, status: Int = 200) -> HandlerResponse {
         HandlerResponse(status: status, contentType: "application/json", body: Array(text.utf8))
+    }
+}
+
+/// Receives the pieces of a streamed response body.
+public final class BodyWriter {
+    var pieces: [[UInt8]] = []
+
+    /// Appends one piece; an empty piece is ignored.
+    public func write(_ bytes: some Sequence<UInt8>) {
+        let piece = Array(bytes)
+        if !piece.isEmpty { pieces.append(piece) }
+    }
+
+    /// Appends UTF-8 text.
+    public func write(_ text: String) {
+        write(text.utf8)
     }
 }
 

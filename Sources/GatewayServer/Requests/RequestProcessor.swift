@@ -446,6 +446,24 @@ final class RequestProcessor {
         for field in response.headers {
             encoder.writeField(name: field.name, value: field.value)
         }
+        if let produce = response.bodyStream {
+            let writer = BodyWriter()
+            produce(writer)
+            if head.version == .http1_1 {
+                encoder.finishHead(body: .chunked, keepAlive: keepAlive, requestVersion: head.version)
+                if head.method != .head {
+                    for piece in writer.pieces { encoder.writeChunk(piece) }
+                    encoder.writeLastChunk()
+                }
+            } else {
+                let length = writer.pieces.reduce(0) { $0 + $1.count }
+                encoder.finishHead(body: .known(length), keepAlive: keepAlive, requestVersion: head.version)
+                if head.method != .head {
+                    for piece in writer.pieces { encoder.writeBody(piece) }
+                }
+            }
+            return response.status
+        }
         encoder.finishHead(body: .known(response.body.count), keepAlive: keepAlive, requestVersion: head.version)
         if head.method != .head {
             encoder.writeBody(response.body)

@@ -32,8 +32,9 @@ final class GatewayInstance: @unchecked Sendable {
     /// waits until it accepts connections.
     /// - Parameter launcher: a program and its arguments that start gatewayd, with `PORT`
     ///   replaced too (e.g. `systemd-socket-activate -l 127.0.0.1:PORT`).
+    /// - Parameter program: the built program to start (a custom build with extra handlers).
     init(pki: TestPKI, config: String, name: String = "gateway.json5", extraArguments: [String] = [],
-         environment: [String: String] = [:], launcher: [String] = []) throws {
+         environment: [String: String] = [:], launcher: [String] = [], program: String = "gatewayd") throws {
         port = try GatewayInstance.freePort()
         self.pki = pki
         configPath = pki.path(name)
@@ -42,7 +43,7 @@ final class GatewayInstance: @unchecked Sendable {
             .write(toFile: configPath, atomically: true, encoding: .utf8)
 
         process = Process()
-        let gatewayd = [GatewayInstance.builtProgram("gatewayd"), "--config", configPath] + extraArguments
+        let gatewayd = [GatewayInstance.builtProgram(program), "--config", configPath] + extraArguments
         let command = launcher.map { $0.replacingOccurrences(of: "PORT", with: String(port)) } + gatewayd
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
