@@ -1,11 +1,11 @@
 import CGatewaySystem
 
-/// What a server TLS context is built from, independent of the configuration file format.
+/// The settings a server TLS context is built from, independent of the configuration file format.
 public struct TLSSettings: Sendable {
     public enum ClientCertificateMode: Sendable {
         /// No certificate is requested.
         case none
-        /// A certificate is requested; the handshake succeeds without one or with one that
+        /// A certificate is requested. The handshake succeeds without one or with one that
         /// does not verify, and the verification result is kept for the auth layer.
         case request
         /// A certificate that verifies against `clientCAFile` is required.
@@ -116,7 +116,7 @@ public final class TLSContext {
 
     private func configureResumption(_ settings: TLSSettings) {
         // A session id context is required for resumption when client certificates are
-        // requested (SSL_CTX_set_session_id_context(3)); sessions keep the peer certificate,
+        // requested (SSL_CTX_set_session_id_context(3)). Sessions keep the peer certificate,
         // so a resumed connection has the same thumbprint as the full handshake.
         let sessionContext: [UInt8] = Array("gatewayd".utf8)
         _ = SSL_CTX_set_session_id_context(context, sessionContext, UInt32(sessionContext.count))

@@ -239,7 +239,7 @@ final class RequestProcessor {
         case parked
     }
 
-    /// Answers the request whose head is in the session's parser.
+    /// Responds to the request whose head is in the session's parser.
     private func respond(_ session: RequestSession, _ connection: Connection, draining: Bool) -> RespondOutcome {
         let head = session.parser.head
         var keepAlive = head.keepAlive && !draining
@@ -351,7 +351,7 @@ final class RequestProcessor {
             return verified
         } catch {
             metrics.tokenCacheMisses += 1
-            // A retried request already asked once; a client that cannot pass the binding
+            // A retried request already asked once. A client that cannot pass the binding
             // check anyway (no certificate on a route that requires one) may not cause a
             // fetch at all.
             let mayRefresh = !session.retryingAfterRefresh && (connection.thumbprint != nil || policy.binding != .required)

@@ -201,8 +201,8 @@ final class Worker {
             return
         }
         // A connection accepted while draining (the accept's cancellation is still on its
-        // way) is served like any other: closing it would cut off a client whose request
-        // the kernel already queued. Draining answers it with `Connection: close`.
+        // way) is served like any other, because closing it would cut off a client whose
+        // request the kernel already queued. Draining closes it after one response.
         let descriptor = completion.result
         guard let connection = connections.acquire() else {
             // At the connection limit: close at once rather than queue.
@@ -371,7 +371,7 @@ final class Worker {
         }
     }
 
-    /// Answers parked requests whose keys arrived or whose wait ended.
+    /// Responds to parked requests whose keys arrived or whose wait ended.
     private func resumeParkedRequests() {
         guard !parked.isEmpty else { return }
         parked.removeAll { entry in
@@ -548,8 +548,8 @@ final class Worker {
         /// Graceful stop: idle connections close at once, requests in progress finish.
         case stop
         /// Retirement after a reload: every connection is closed after its next response
-        /// (`Connection: close`); idle ones get `retireGraceSeconds` to send one. A client
-        /// that sends on an idle connection thus gets an answer instead of a reset.
+        /// (`Connection: close`), and idle ones get `retireGraceSeconds` to send one. A client
+        /// that sends on an idle connection thus gets a response instead of a reset.
         case retire
     }
 
