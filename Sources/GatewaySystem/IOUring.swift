@@ -1,7 +1,7 @@
 import CGatewaySystem
 import Glibc
 
-/// Why an io_uring could not be set up.
+/// The reason an io_uring could not be set up.
 public enum IOUringError: Error, CustomStringConvertible {
     /// `/proc/sys/kernel/io_uring_disabled` is 2, or 1 and this process lacks the group.
     case disabledBySysctl(value: Int)
@@ -92,7 +92,7 @@ public final class IOUring {
         ring.deallocate()
     }
 
-    /// The value of `/proc/sys/kernel/io_uring_disabled` (Linux 6.6 and later), or nil
+    /// Returns the value of `/proc/sys/kernel/io_uring_disabled` (Linux 6.6 and later), or nil
     /// when the file does not exist.
     public static func disabledSysctlValue() -> Int? {
         let descriptor = open("/proc/sys/kernel/io_uring_disabled", O_RDONLY | O_CLOEXEC)
@@ -104,7 +104,7 @@ public final class IOUring {
         return Int(buffer[0] - UInt8(ascii: "0"))
     }
 
-    /// A free submission queue entry; submits what is queued when the queue is full.
+    /// Returns a free submission queue entry, submitting what is queued when the queue is full.
     @inline(__always)
     public func submissionEntry() -> UnsafeMutablePointer<io_uring_sqe> {
         if let entry = io_uring_get_sqe(ring) { return entry }
@@ -137,14 +137,11 @@ public final class IOUring {
     /// Calls `body` for every completion available now, then marks them consumed.
     @inline(__always)
     public func drainCompletions(_ body: (Completion) -> Void) {
-        var handled: UInt32 = 0
         var entry: UnsafeMutablePointer<io_uring_cqe>? = nil
         while io_uring_peek_cqe(ring, &entry) == 0, let current = entry {
             let completion = Completion(userData: current.pointee.user_data, result: current.pointee.res, flags: current.pointee.flags)
             io_uring_cqe_seen(ring, current)
-            handled += 1
             body(completion)
         }
-        _ = handled
     }
 }

@@ -23,7 +23,7 @@ import Testing
         """
     }
 
-    /// A PKI with the issuer's JWKS written, as GatewayFixture makes it.
+    /// Makes a PKI with the issuer's JWKS written, as GatewayFixture does, and a bound token.
     static func makePKI() throws -> (TestPKI, String) {
         let pki = try TestPKI()
         try pki.makeClientCertificate("client")
@@ -82,7 +82,7 @@ import Testing
     }
 
     /// A reload under steady keep-alive load loses no request: ab reports no failure and no
-    /// non-2xx answer across two reloads.
+    /// non-2xx response across two reloads.
     @Test func reloadUnderLoadLosesNothing() throws {
         let (pki, token) = try LifecycleTests.makePKI()
         let gateway = try GatewayInstance(pki: pki, config: LifecycleTests.config(workers: 2))
@@ -165,7 +165,7 @@ import Testing
     }
 }
 
-/// Slow clients: a request head that never completes is answered with 408 and closed when
+/// Slow clients: a request head that never completes gets 408 and closed when
 /// `timeouts.requestHeaderSeconds` runs out, however the bytes trickle in.
 @Suite struct TimeoutTests {
     @Test func incompleteHeadGets408() throws {

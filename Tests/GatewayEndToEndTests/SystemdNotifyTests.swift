@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The sd_notify protocol as systemd sees it: a datagram socket named by NOTIFY_SOCKET.
+/// The sd_notify protocol from systemd's side: a datagram socket named by NOTIFY_SOCKET.
 @Suite struct SystemdNotifyTests {
     /// A bound AF_UNIX datagram socket standing in for systemd's notification socket.
     final class NotifySocket {

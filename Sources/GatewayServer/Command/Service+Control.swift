@@ -5,11 +5,11 @@ import GatewayAuth
 import GatewayConfig
 import GatewaySystem
 
-/// The control commands, answered by the supervisor from its own state and the shared
+/// The control commands, served by the supervisor from its own state and the shared
 /// segment.
 extension Service: ControlDelegate {
-    /// The uid and gid gatewayd runs as after start: the configured `user` when started as
-    /// root, else the current ones.
+    /// Returns the uid and gid gatewayd runs as after start: the configured `user` when
+    /// started as root, else the current ones.
     func serviceAccount(_ configuration: GatewayConfiguration) throws(StartupError) -> (uid: UInt32, gid: UInt32) {
         guard let user = configuration.user, getuid() == 0 else { return (geteuid(), getegid()) }
         guard let account = getpwnam(user) else {
@@ -58,7 +58,12 @@ extension Service: ControlDelegate {
         let now = SystemCall.monotonicNanoseconds()
         return supervisor.workers.enumerated().map { index, worker in
             let slot = segment.workerSlots[supervisor.slotIndex(worker: index, generation: supervisor.generation.number)]
-            let state: WorkerState = supervisor.isStopping ? (worker.pid == 0 ? .stopped : .stopping) : (worker.pid == 0 ? .restarting : .running)
+            let state: WorkerState
+            if supervisor.isStopping {
+                state = worker.pid == 0 ? .stopped : .stopping
+            } else {
+                state = worker.pid == 0 ? .restarting : .running
+            }
             return WorkerReport(
                 index: index, pid: worker.pid, state: state,
                 connections: slot.metrics[.connectionsOpen], requests: slot.metrics.requestTotal,

@@ -7,8 +7,8 @@ import GatewaySystem
 /// Key sets, the key-fetcher process and TLS session-ticket keys, as the supervisor
 /// manages them.
 extension Service {
-    /// What makes two issuer entries the same issuer: the `iss` value and where its keys
-    /// come from.
+    /// Returns the identity of an issuer entry: its `iss` value and where its keys come
+    /// from. Entries with equal identities are the same issuer.
     static func identity(of issuer: GatewayConfiguration.IssuerConfiguration) -> String {
         switch issuer.keySource {
         case .jwksFile(let path): return "\(issuer.issuer)\u{0}file:\(path)"
@@ -66,7 +66,7 @@ extension Service {
         }.count
     }
 
-    /// Answers `keys refresh` requests once each fetched issuer published a new key set or
+    /// Completes `keys refresh` requests once each fetched issuer published a new key set or
     /// recorded a fetch attempt made after the request, or after 55 seconds.
     func completeKeyRefreshes(now: UInt64) {
         guard !pendingKeyRefreshes.isEmpty else { return }

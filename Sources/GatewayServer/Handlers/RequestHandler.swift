@@ -1,4 +1,4 @@
-/// A request after routing and authorization, as a handler sees it.
+/// A request after routing and authorization, in the form handlers receive.
 ///
 /// The views into the request (`body`, `claims`) are valid only during `handle`; copy what
 /// must outlive the call.
@@ -19,7 +19,7 @@ public struct HandlerRequest {
     public let thumbprint: String?
     let headerLookup: (String) -> String?
 
-    /// The value of header `name` (case-insensitive), or nil. Several lines with the same
+    /// Returns the value of header `name` (case-insensitive), or nil. Several lines with the same
     /// name are joined with ", " (RFC 9110 §5.3).
     public func header(_ name: String) -> String? { headerLookup(name) }
 }
@@ -45,14 +45,14 @@ public struct HandlerResponse {
         self.body = body
     }
 
-    /// A response whose body `produce` writes in pieces (chunked transfer coding).
+    /// Makes a response whose body `produce` writes in pieces (chunked transfer coding).
     public static func streamed(status: Int = 200, contentType: String, _ produce: @escaping (BodyWriter) -> Void) -> HandlerResponse {
         var response = HandlerResponse(status: status, contentType: contentType)
         response.bodyStream = produce
         return response
     }
 
-    /// A JSON response from UTF-8 text.
+    /// Makes a JSON response from UTF-8 text.
     public static func json(_ text: String, status: Int = 200) -> HandlerResponse {
         HandlerResponse(status: status, contentType: "application/json", body: Array(text.utf8))
     }

@@ -99,7 +99,7 @@ public final class WorkerMetrics {
 
     func authFailures(reasonIndex: Int) -> UInt64 { words[WorkerMetrics.fixedWords + reasonIndex] }
 
-    /// Counts one request of `route` (nil: matched no route) answered with `status`,
+    /// Counts one request of `route` (nil: matched no route) that got `status`,
     /// which took `seconds`.
     @inline(__always)
     func recordRequest(route: Int?, status: Int, seconds: Double) {
@@ -114,7 +114,7 @@ public final class WorkerMetrics {
         self[.durationCount] += 1
     }
 
-    /// Requests of `route` (index `maxRoutes` = unmatched) answered with statuses[statusIndex].
+    /// Returns the requests of `route` (index `maxRoutes` = unmatched) that got statuses[statusIndex].
     func requests(route: Int, statusIndex: Int) -> UInt64 {
         words[WorkerMetrics.fixedWords + WorkerMetrics.authWords + WorkerMetrics.bucketWords + route * WorkerMetrics.statuses.count + statusIndex]
     }

@@ -2,7 +2,7 @@ import CGatewaySystem
 import GatewayAuth
 import GatewayHTTP
 
-/// What one connection remembers between its requests: the parser with its reusable
+/// The state one connection keeps between its requests: the parser with its reusable
 /// buffers, the body being read, and the last token it validated.
 final class RequestSession {
     var parser: HTTPRequestParser
@@ -17,13 +17,13 @@ final class RequestSession {
     /// byte is buffered), for its handler.
     var preverified: VerifiedToken?
 
-    /// The last bearer token this connection presented and what validating it produced.
-    /// A keep-alive client that repeats its token skips the signature check; the time
+    /// The last bearer token this connection presented and the result of validating it.
+    /// A keep-alive client that repeats its token skips the signature check. The time
     /// window, the binding and the route's scopes are still checked on every request.
     var lastToken: [UInt8] = []
     var lastVerified: VerifiedToken?
 
-    /// A request waiting for the key fetcher after an unknown `kid`: it is answered when
+    /// A request waiting for the key fetcher after an unknown `kid`: it gets its response when
     /// the issuer's key-set generation in shared memory moves past `parkedGeneration`, or
     /// at `parkedUntil` (monotonic ns). Plaintext that arrives meanwhile waits unparsed in
     /// `pendingInput`, so pipelined requests are still answered in order.
@@ -33,7 +33,7 @@ final class RequestSession {
     var pendingInput: [UInt8] = []
     /// The issuer slot whose refresh the last failed validation is waiting for.
     var refreshSlot: Int?
-    /// True while a parked request is answered again; it is not parked a second time.
+    /// True while a parked request is processed again, so it is not parked a second time.
     var retryingAfterRefresh = false
 
     init(limits: HTTPLimits) {

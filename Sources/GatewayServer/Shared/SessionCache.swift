@@ -13,15 +13,15 @@ import GatewaySystem
 /// version. Then 32 bytes of session id, then the DER of the session (which contains the
 /// peer certificate, so a resumed connection keeps its thumbprint).
 ///
-/// Writers claim a slot by moving its version from even to odd with a compare-and-swap; a
+/// Writers claim a slot by moving its version from even to odd with a compare-and-swap. A
 /// writer killed mid-write leaves it odd, and the next writer takes it over once the claim
 /// is a second old. Readers copy a slot between two reads of an even, unchanged version and
 /// check the checksum, so they never use a torn or half-written session.
 final class SessionCache {
     static let headerWords = 6
     static let idBytes = 32
-    /// Bytes of DER a slot holds: enough for a session with an RSA 4096 client certificate
-    /// chain of one; a larger session stays in the worker's own cache only.
+    /// Bytes of DER one slot stores: enough for a session with one RSA 4096 client
+    /// certificate. A larger session stays in the worker's own cache only.
     static let maxSessionBytes = 4096 - headerWords * 8 - idBytes
     static let slotBytes = 4096
 
@@ -86,7 +86,7 @@ final class SessionCache {
         return true
     }
 
-    /// The DER of the session with `id`, if cached, intact and not expired.
+    /// Returns the DER of the session with `id`, if cached, intact and not expired.
     func load(id: UnsafeRawBufferPointer, nowMilliseconds: UInt64) -> [UInt8]? {
         guard id.count > 0, id.count <= SessionCache.idBytes else { return nil }
         let slot = slot(for: id)

@@ -9,7 +9,7 @@ final class Connection {
         case free
         /// TLS handshake in progress.
         case handshaking
-        /// Handshake done; requests are read and answered.
+        /// Handshake done. Requests are read and responded to.
         case open
         /// No more requests are read; pending output is flushed, then the socket closes.
         case closing

@@ -6,7 +6,7 @@ import Foundation
 final class GatewayInstance: @unchecked Sendable {
     let port: UInt16
     let configPath: String
-    /// Kept alive with the process: its folder holds the config and the control socket.
+    /// Kept alive with the process, because its folder contains the config and the control socket.
     let pki: TestPKI
     /// The control socket path that replaced `CONTROL` in the config.
     let controlSocket: String
@@ -15,7 +15,7 @@ final class GatewayInstance: @unchecked Sendable {
     private var logData = Data()
     private let logLock = NSLock()
 
-    /// The path of a program built beside the test bundle (GATEWAYD_PATH overrides gatewayd).
+    /// Returns the path of a program built beside the test bundle (GATEWAYD_PATH overrides gatewayd).
     static func builtProgram(_ name: String) -> String {
         if name == "gatewayd", let path = ProcessInfo.processInfo.environment["GATEWAYD_PATH"] { return path }
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0])
@@ -132,7 +132,7 @@ final class GatewayInstance: @unchecked Sendable {
         } == 0
     }
 
-    /// A port that was free a moment ago (bind to port 0, read it, close).
+    /// Returns a port that was free a moment ago (bind to port 0, read it, close).
     static func freePort() throws -> UInt16 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
